@@ -1,0 +1,1 @@
+"""Users, the protected resource, login input and the registry of ways in."""

@@ -1,0 +1,24 @@
+"""Input validation shared by every way's login, refresh and logout endpoints."""
+
+from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers instead of quietly turning them into strings."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class LoginSerializer(serializers.Serializer):
+    username = StrictCharField(max_length=150)
+    # Long enough for any real password, short enough that hashing cannot be used to tie up CPU.
+    password = StrictCharField(max_length=4096, trim_whitespace=False)
+
+
+class RefreshTokenSerializer(serializers.Serializer):
+    refresh = StrictCharField(max_length=4096)

@@ -1,0 +1,30 @@
+"""Business logic shared by every way in."""
+
+from django.contrib.auth import authenticate
+from rest_framework.exceptions import AuthenticationFailed
+
+from accounts.models import User
+from accounts.serializers import LoginSerializer
+
+
+def credentials_check(*, request, data) -> User:
+    """The active user whose username and password are in the body, or 400 / 401."""
+    serializer = LoginSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    user = authenticate(request, **serializer.validated_data)
+    if user is None:
+        raise AuthenticationFailed("Wrong username or password.", code="wrong_credentials")
+    return user
+
+
+def demo_user_ensure(*, username: str, password: str, email: str = "") -> tuple[User, bool]:
+    """Create the demo user, or reset it to the given password; returns (user, created)."""
+    user, created = User.objects.get_or_create(username=username)
+    user.email = email
+    user.is_active = True
+    # The demo user opens the admin too, to inspect what each way stored.
+    user.is_staff = True
+    user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return user, created

@@ -1,0 +1,21 @@
+"""Root URLs: the landing page, the admin, the listing, and every way's endpoints."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.module_loading import import_string
+
+from accounts.views import HomeView, WayListView
+from accounts.ways import WAYS
+
+urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
+    path("admin/", admin.site.urls),
+    path("api/ways/", WayListView.as_view(), name="way-list"),
+    *(
+        path(
+            way.prefix.removeprefix("/"),
+            include((import_string(way.urlpatterns)(way), "ways"), namespace=way.name),
+        )
+        for way in WAYS
+    ),
+]

@@ -1,0 +1,15 @@
+"""URL patterns of one token way, mounted under its prefix by config/urls.py."""
+
+from django.urls import path
+
+from accounts.ways import Way
+from jwt_demo import views
+
+
+def way_urlpatterns(way: Way) -> list:
+    return [
+        path("auth/login/", views.LoginView.as_view(way=way), name="login"),
+        path("auth/logout/", views.LogoutView.as_view(way=way), name="logout"),
+        path("auth/refresh/", views.RefreshView.as_view(way=way), name="refresh"),
+        path("resource/", views.ResourceView.as_view(way=way), name="resource"),
+    ]

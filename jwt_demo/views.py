@@ -1,0 +1,102 @@
+"""Endpoints of the token ways: log in, call the protected resource, refresh, log out."""
+
+import contextlib
+
+from django.conf import settings
+from django.middleware.csrf import get_token
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+from accounts.resource import protected_resource
+from accounts.serializers import RefreshTokenSerializer
+from accounts.services import credentials_check
+from accounts.views import WayView
+from jwt_demo.authentication import JWTCookieAuthentication
+from jwt_demo.cookies import token_cookies_delete, token_cookies_set
+from jwt_demo.services import token_blacklist, token_pair_issue, token_pair_refresh
+
+
+class TokenWayView(WayView):
+    def get_authenticators(self):
+        if self.way.transport == "cookie":
+            return [JWTCookieAuthentication()]
+        return [JWTAuthentication()]
+
+    def refresh_token_from(self, request) -> str | None:
+        """The refresh token the client holds: a cookie, or a field of the JSON body."""
+        if self.way.transport == "cookie":
+            return request.COOKIES.get(settings.JWT_REFRESH_COOKIE_NAME)
+        serializer = RefreshTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data["refresh"]
+
+    def tokens_response(self, body: dict, tokens: dict[str, str]) -> Response:
+        """Hand tokens over: in the body for the header way, in HttpOnly cookies otherwise."""
+        if self.way.transport == "header":
+            return Response({**body, **tokens})
+        response = Response(body)
+        token_cookies_set(response=response, way=self.way, tokens=tokens)
+        return response
+
+
+class LoginView(TokenWayView):
+    def perform_authentication(self, request):
+        """Credentials come in the body; a stale access token must not block a new login."""
+
+    def get(self, request):
+        if self.way.transport == "cookie":
+            get_token(request)  # sets the csrftoken cookie the POST must echo in X-CSRFToken
+            detail = (
+                "POST {username, password} as JSON, with the csrftoken cookie's value in the "
+                "X-CSRFToken header."
+            )
+        else:
+            detail = "POST {username, password} as JSON."
+        return Response({"way": self.way.name, "detail": detail})
+
+    def post(self, request):
+        user = credentials_check(request=request, data=request.data)
+        body = {"way": self.way.name, "username": user.username, "detail": "Logged in."}
+        return self.tokens_response(body, token_pair_issue(user=user))
+
+
+class ResourceView(TokenWayView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        return Response(protected_resource(user=request.user, way=self.way))
+
+
+class RefreshView(TokenWayView):
+    def perform_authentication(self, request):
+        """Only the refresh token counts here; the access token has usually expired."""
+
+    def post(self, request):
+        refresh = self.refresh_token_from(request)
+        if refresh is None:
+            raise NotAuthenticated("No refresh token cookie: log in again.")
+        body = {"way": self.way.name, "detail": "Refreshed."}
+        return self.tokens_response(body, token_pair_refresh(refresh=refresh))
+
+
+class LogoutView(TokenWayView):
+    def perform_authentication(self, request):
+        """Logging out needs the refresh token only; the access token may have expired."""
+
+    def post(self, request):
+        refresh = self.refresh_token_from(request)
+        body = {"way": self.way.name, "detail": "Logged out."}
+        if self.way.transport == "header":
+            token_blacklist(refresh=refresh)
+            return Response(body)
+        # The server can always make the browser forget its cookies, even when the refresh
+        # token in them is missing, expired or already blacklisted.
+        if refresh is not None:
+            with contextlib.suppress(InvalidToken):
+                token_blacklist(refresh=refresh)
+        response = Response(body)
+        token_cookies_delete(response=response, way=self.way)
+        return response

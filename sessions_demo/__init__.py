@@ -1,0 +1,1 @@
+"""The four session ways: signed cookie, database, cache and cached database."""

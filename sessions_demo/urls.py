@@ -1,0 +1,14 @@
+"""URL patterns of one session way, mounted under its prefix by config/urls.py."""
+
+from django.urls import path
+
+from accounts.ways import Way
+from sessions_demo import views
+
+
+def way_urlpatterns(way: Way) -> list:
+    return [
+        path("auth/login/", views.LoginView.as_view(way=way), name="login"),
+        path("auth/logout/", views.LogoutView.as_view(way=way), name="logout"),
+        path("resource/", views.ResourceView.as_view(way=way), name="resource"),
+    ]

@@ -1,0 +1,49 @@
+"""Endpoints of the session ways: log in, call the protected resource, log out."""
+
+from django.middleware.csrf import get_token
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.resource import protected_resource
+from accounts.services import credentials_check
+from accounts.views import WayView
+from sessions_demo.authentication import WaySessionAuthentication
+from sessions_demo.services import session_login, session_logout
+
+
+class SessionWayView(WayView):
+    def get_authenticators(self):
+        return [WaySessionAuthentication(cookie_name=self.way.session_cookie_name)]
+
+
+class LoginView(SessionWayView):
+    def perform_authentication(self, request):
+        """Credentials come in the body; whatever session came in is replaced."""
+
+    def get(self, request):
+        get_token(request)  # sets the csrftoken cookie the POST must echo in X-CSRFToken
+        return Response(
+            {
+                "way": self.way.name,
+                "detail": "POST {username, password} as JSON, with the csrftoken cookie's "
+                "value in the X-CSRFToken header.",
+            }
+        )
+
+    def post(self, request):
+        user = credentials_check(request=request, data=request.data)
+        session_login(request=request, user=user, way=self.way)
+        return Response({"way": self.way.name, "username": user.username, "detail": "Logged in."})
+
+
+class ResourceView(SessionWayView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        return Response(protected_resource(user=request.user, way=self.way))
+
+
+class LogoutView(SessionWayView):
+    def post(self, request):
+        session_logout(request=request)
+        return Response({"way": self.way.name, "detail": "Logged out."})
