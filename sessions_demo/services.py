@@ -14,9 +14,13 @@ from accounts.ways import Way
 
 def session_login(*, request, user: User, way: Way) -> None:
     """Log the user in through the way's session, under a fresh session key."""
-    # login() cycles the session key, so a session id planted before login is never
-    # authenticated (fixation).
+    previous_key = request.session.session_key
+    # login() cycles the key of an anonymous session (fixation) and flushes another user's,
+    # but keeps the key when the same user logs in again: cycle it then too, so that no
+    # credential issued before this login is the one in use after it.
     login(request, user)
+    if previous_key is not None and request.session.session_key == previous_key:
+        request.session.cycle_key()
     request.session["way"] = way.name
     # A random id per login: the signed-cookie session has no key of its own, so without it
     # two logins in the same second would produce the very same cookie.

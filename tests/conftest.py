@@ -1,0 +1,136 @@
+"""Fixtures shared by every suite: services, the demo user, and a client for each way in."""
+
+import os
+import socket
+import uuid
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.test import override_settings
+
+from accounts.models import User
+from accounts.ways import WAYS, Way
+
+from helpers import PASSWORD, WayClient
+
+# With REQUIRE_SERVICES=1 (set by .ci/run) a service that cannot be reached is a failure:
+# a skipped Redis or PostgreSQL test in CI would be a failure nobody sees.
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+# Redis for the tests that need Redis itself, whichever cache the run configured; its own
+# db number, and only keys under its own prefix are ever written or deleted.
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/11")
+
+
+def unreachable(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError:
+        return True
+    return False
+
+
+def configured_services() -> dict[str, tuple[str, int]]:
+    services = {}
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("postgresql"):
+        services["PostgreSQL (DATABASE_URL)"] = (database["HOST"], int(database["PORT"] or 5432))
+    if settings.REDIS_URL:
+        url = urlsplit(settings.REDIS_URL)
+        services["Redis (REDIS_URL)"] = (url.hostname, url.port or 6379)
+    return services
+
+
+def skip_or_fail_without(service: str) -> None:
+    """Skip the test on a laptop without the service; fail it when REQUIRE_SERVICES=1."""
+    message = f"{service} is not reachable"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message}, and REQUIRE_SERVICES=1 forbids skipping")
+    pytest.skip(message)
+
+
+def pytest_collection_modifyitems(config, items):
+    down = [name for name, address in configured_services().items() if unreachable(*address)]
+    if not down:
+        return
+    message = f"{', '.join(down)} not reachable"
+    if REQUIRE_SERVICES:
+        raise pytest.UsageError(f"{message}, and REQUIRE_SERVICES=1 forbids skipping")
+    for item in items:
+        item.add_marker(pytest.mark.skip(reason=message))
+
+
+@pytest.fixture
+def redis_test_url():
+    """A reachable Redis for tests about Redis itself, or a skip (a failure in CI)."""
+    url = urlsplit(REDIS_TEST_URL)
+    if unreachable(url.hostname, url.port or 6379):
+        skip_or_fail_without(f"Redis at {url.hostname}:{url.port or 6379}")
+    return REDIS_TEST_URL
+
+
+@pytest.fixture
+def redis_sessions(settings, redis_test_url):
+    """Point the sessions cache at Redis through django-redis, as REDIS_URL does."""
+    prefix = f"{settings.CACHE_KEY_PREFIX}-test-{os.getpid()}"
+    settings.REDIS_URL = redis_test_url
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_test_url,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"SERIALIZER": "django_redis.serializers.json.JSONSerializer"},
+        },
+    }
+    cache = caches["sessions"]
+    yield cache
+    cache.delete_pattern("*")  # only this run's keys: the pattern is under its own prefix
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_redis_keys():
+    """With REDIS_URL, write only under a prefix of this run's own, and delete it afterwards."""
+    if not settings.REDIS_URL:
+        yield
+        return
+    prefix = f"{settings.CACHE_KEY_PREFIX}-test-{uuid.uuid4().hex[:8]}"
+    own = {
+        alias: {**config, "KEY_PREFIX": f"{prefix}:{alias}"}
+        for alias, config in settings.CACHES.items()
+    }
+    with override_settings(CACHES=own):
+        yield
+        for alias in own:
+            caches[alias].delete_pattern("*")  # the pattern is under this run's prefix only
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Django's production hasher is slow by design; the tests log in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def user(db):
+    return User.objects.create_user(username="alice", email="alice@example.com", password=PASSWORD)
+
+
+@pytest.fixture(params=WAYS, ids=[way.name for way in WAYS])
+def way(request) -> Way:
+    return request.param
+
+
+@pytest.fixture
+def way_client(way, user) -> WayClient:
+    return WayClient(way)
+
+
+@pytest.fixture
+def logged_in(way_client) -> WayClient:
+    response = way_client.login()
+    assert response.status_code == HTTPStatus.OK, response.content
+    return way_client

@@ -1,0 +1,488 @@
+"""The HTTP contract, proved for every way in through its real endpoints."""
+
+import json
+import time
+from http import HTTPStatus
+
+import pytest
+from django.conf import settings
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import User
+from accounts.ways import WAYS
+
+from helpers import PASSWORD, WayClient, select_ways, way_named, ways
+from tampering import (
+    another_session_id,
+    flip_last_character,
+    jwt_with_alg_none,
+    jwt_with_claims,
+    signed_cookie_with_payload,
+)
+
+# Queries one resource request costs, per way: the user row for everyone, plus the session
+# row for the db way. cached-db reads its session from the cache that login filled.
+QUERIES_PER_RESOURCE_REQUEST = {
+    "cookie": 1,
+    "db": 2,
+    "cache": 1,
+    "cached-db": 1,
+    "jwt": 1,
+    "jwt-cookie": 1,
+}
+
+
+def expected_resource(user: User, way_name: str) -> dict:
+    return {
+        "way": way_name,
+        "user": {"id": user.pk, "username": user.username, "email": user.email},
+        "resource": "The same protected resource, reached through every way in.",
+    }
+
+
+def assert_json_error(response, status: HTTPStatus) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body  # a message for the client, never an empty body
+    return body
+
+
+def test_listing_names_every_way_with_its_endpoints(client):
+    response = client.get("/api/ways/")
+
+    assert response.status_code == HTTPStatus.OK
+    listing = response.json()["ways"]
+    assert [way["name"] for way in listing] == [
+        "cookie",
+        "db",
+        "cache",
+        "cached-db",
+        "jwt",
+        "jwt-cookie",
+    ]
+    for way, entry in zip(WAYS, listing, strict=True):
+        assert entry == {
+            "name": way.name,
+            "kind": way.kind,
+            "transport": way.transport,
+            "login": f"/api/{way.name}/auth/login/",
+            "logout": f"/api/{way.name}/auth/logout/",
+            "resource": f"/api/{way.name}/resource/",
+            "refresh": f"/api/{way.name}/auth/refresh/" if way.kind == "token" else None,
+            "state": entry["state"],
+        }
+        assert entry["state"]
+
+
+def test_listing_says_when_the_cache_is_local_memory(client, settings):
+    settings.REDIS_URL = ""
+    states = {way["name"]: way["state"] for way in client.get("/api/ways/").json()["ways"]}
+
+    assert "local-memory cache: only this process can see it" in states["cache"]
+    assert "local-memory cache: only this process can see it" in states["cached-db"]
+
+
+def test_login_then_resource_returns_the_shared_body(logged_in, user):
+    response = logged_in.resource()
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == expected_resource(user, logged_in.way.name)
+
+
+def test_resource_body_is_the_same_for_every_way_but_its_name(user):
+    bodies = {}
+    for way in WAYS:
+        way_client = WayClient(way)
+        assert way_client.login().status_code == HTTPStatus.OK
+        bodies[way.name] = way_client.resource().json()
+
+    assert [body.pop("way") for body in bodies.values()] == list(bodies)
+    first, *others = bodies.values()
+    assert all(body == first for body in others)
+
+
+def test_anonymous_resource_request_is_refused_with_401(way_client):
+    response = way_client.resource()
+
+    assert_json_error(response, HTTPStatus.UNAUTHORIZED)
+    assert response["WWW-Authenticate"]
+
+
+def test_resource_answers_json_even_when_the_client_asks_for_html(way_client):
+    response = way_client.resource(headers={"Accept": "text/html"})
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response["Content-Type"] == "application/json"
+
+
+def test_wrong_password_is_refused_with_401(way_client):
+    response = way_client.login(password="not the password")
+
+    assert assert_json_error(response, HTTPStatus.UNAUTHORIZED) == {
+        "detail": "Wrong username or password."
+    }
+
+
+def test_unknown_user_is_refused_like_a_wrong_password(way_client):
+    response = way_client.login(username="nobody")
+
+    assert assert_json_error(response, HTTPStatus.UNAUTHORIZED) == {
+        "detail": "Wrong username or password."
+    }
+
+
+def test_inactive_user_cannot_log_in(way_client, user):
+    user.is_active = False
+    user.save()
+
+    assert_json_error(way_client.login(), HTTPStatus.UNAUTHORIZED)
+
+
+MALFORMED_BODIES = {
+    "not json": (b"username=alice&password=x", "application/json"),
+    "form encoded": (b"username=alice&password=x", "application/x-www-form-urlencoded"),
+    "no content type": (b"{not json", ""),
+    "empty body": (b"", "application/json"),
+    "missing password": (b'{"username": "alice"}', "application/json"),
+    "number username": (b'{"username": 1, "password": "x"}', "application/json"),
+    "null password": (b'{"username": "alice", "password": null}', "application/json"),
+    "nested object": (b'{"username": {"$ne": ""}, "password": "x"}', "application/json"),
+    "list body": (b'["alice", "x"]', "application/json"),
+    "string body": (b'"alice"', "application/json"),
+    "huge username": (json.dumps({"username": "a" * 100_000, "password": "x"}).encode(), ""),
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED_BODIES.values(), ids=MALFORMED_BODIES.keys())
+def test_malformed_login_body_is_refused_with_400(way_client, body):
+    data, content_type = body
+    response = way_client.client.post(
+        way_client.way.path("login"),
+        data,
+        content_type=content_type,
+        headers=way_client.csrf_headers(),
+    )
+
+    assert_json_error(response, HTTPStatus.BAD_REQUEST)
+
+
+@pytest.mark.parametrize("way", ways(transport="cookie"))
+def test_cookie_ways_get_login_sets_the_csrf_cookie(way_client):
+    response = way_client.client.get(way_client.way.path("login"))
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.cookies["csrftoken"].value
+
+
+@pytest.mark.asvs("3.5.1")
+@pytest.mark.wstg("SESS-05")
+@pytest.mark.parametrize(
+    ("way", "verb"),
+    [
+        pytest.param(way, verb, id=f"{way.name}-{verb}")
+        for way in select_ways(transport="cookie")
+        for verb in ("login", "logout", "refresh")
+        if verb != "refresh" or way.kind == "token"
+    ],
+)
+def test_cookie_ways_refuse_state_changes_without_csrf_token(logged_in, verb):
+    body = {"username": "alice", "password": PASSWORD} if verb == "login" else None
+
+    response = logged_in.post(verb, body, csrf=False)
+
+    assert assert_json_error(response, HTTPStatus.FORBIDDEN)["detail"].startswith("CSRF Failed")
+    assert logged_in.resource().status_code == HTTPStatus.OK  # nothing happened
+
+
+@pytest.mark.parametrize("way", ways(transport="cookie"))
+def test_cookie_ways_refuse_a_wrong_csrf_token(way_client):
+    way_client.csrf_headers()  # the csrftoken cookie is set, the header will not match it
+
+    response = way_client.client.post(
+        way_client.way.path("login"),
+        {"username": "alice", "password": PASSWORD},
+        content_type="application/json",
+        headers={"X-CSRFToken": "x" * 32},
+    )
+
+    assert_json_error(response, HTTPStatus.FORBIDDEN)
+
+
+def test_header_way_needs_no_csrf_token(user):
+    jwt = WayClient(way_named("jwt"))
+
+    assert jwt.login(csrf=False).status_code == HTTPStatus.OK
+    assert jwt.logout().status_code == HTTPStatus.OK
+
+
+@pytest.mark.asvs("7.2.4")
+@pytest.mark.wstg("SESS-03")
+@pytest.mark.parametrize("way", ways(kind="session"))
+def test_session_login_replaces_a_planted_session(way_client, user):
+    first = WayClient(way_client.way)
+    assert first.login().status_code == HTTPStatus.OK
+    planted = first.credential
+    way_client.credential = planted
+
+    assert way_client.login().status_code == HTTPStatus.OK
+
+    assert way_client.credential != planted
+    assert way_client.resource().status_code == HTTPStatus.OK
+
+
+@pytest.mark.asvs("7.2.4")
+def test_every_login_issues_a_new_credential(logged_in):
+    before = logged_in.credential
+
+    assert logged_in.login().status_code == HTTPStatus.OK
+
+    assert logged_in.credential != before
+
+
+def test_session_ways_each_have_their_own_cookie(user):
+    session_ways = select_ways(kind="session")
+    browser = WayClient(session_ways[0])
+    for way in session_ways:
+        browser.way = way
+        assert browser.login().status_code == HTTPStatus.OK
+
+    names = {way.session_cookie_name for way in session_ways}
+    assert names == {"cookie-sessionid", "db-sessionid", "cache-sessionid", "cached-db-sessionid"}
+    assert names <= set(browser.client.cookies)
+    # One browser, logged in four ways at once; ending one leaves the others alone.
+    browser.way = way_named("db")
+    assert browser.logout().status_code == HTTPStatus.OK
+    for way in session_ways:
+        browser.way = way
+        expected = HTTPStatus.UNAUTHORIZED if way.name == "db" else HTTPStatus.OK
+        assert browser.resource().status_code == expected, way.name
+
+
+@pytest.mark.asvs("3.3.4")
+@pytest.mark.wstg("SESS-02")
+@pytest.mark.parametrize("way", ways(transport="cookie"))
+def test_credential_cookies_are_httponly_and_samesite_lax(way_client):
+
+    response = way_client.login()
+
+    credential_cookies = {
+        name: morsel for name, morsel in response.cookies.items() if name != "csrftoken"
+    }
+    assert credential_cookies
+    for morsel in credential_cookies.values():
+        assert morsel["httponly"] is True
+        assert morsel["samesite"] == "Lax"
+        assert morsel["secure"] == ""  # DEBUG-profile default; see the next test
+
+
+@pytest.mark.asvs("3.3.1")
+@pytest.mark.parametrize("way", ways(transport="cookie"))
+def test_credential_cookies_are_secure_when_configured(way_client, settings):
+    settings.SESSION_COOKIE_SECURE = True
+
+    response = way_client.login()
+
+    secure = {name: m["secure"] for name, m in response.cookies.items() if name != "csrftoken"}
+    assert secure
+    assert all(secure.values())
+
+
+def test_jwt_way_hands_both_tokens_over_in_the_body(user):
+    response = WayClient(way_named("jwt")).login()
+
+    assert response.status_code == HTTPStatus.OK
+    assert set(response.json()) == {"way", "username", "detail", "access", "refresh"}
+    assert not response.cookies
+
+
+def test_jwt_cookie_way_keeps_tokens_out_of_the_body(user):
+    response = WayClient(way_named("jwt-cookie")).login()
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"way": "jwt-cookie", "username": "alice", "detail": "Logged in."}
+    assert response.cookies["jwt-access"]["path"] == "/"
+    # The refresh token reaches the refresh and logout endpoints, never the resource.
+    assert response.cookies["jwt-refresh"]["path"] == "/api/jwt-cookie/auth/"
+
+
+@pytest.mark.asvs("7.2.1")
+@pytest.mark.wstg("SESS-10")
+@pytest.mark.parametrize(
+    ("way_name", "tamper"),
+    [
+        ("cookie", lambda value, other: signed_cookie_with_payload(value, other)),
+        ("cookie", lambda value, other: flip_last_character(value)),
+        ("db", lambda value, other: another_session_id(value)),
+        ("cache", lambda value, other: another_session_id(value)),
+        ("cached-db", lambda value, other: another_session_id(value)),
+        ("jwt", lambda value, other: jwt_with_claims(value, {"user_id": str(other.pk)})),
+        ("jwt", lambda value, other: flip_last_character(value)),
+        ("jwt", lambda value, other: jwt_with_alg_none(value)),
+        ("jwt", lambda value, other: jwt_with_alg_none(value, alg="None")),
+        ("jwt-cookie", lambda value, other: jwt_with_claims(value, {"user_id": str(other.pk)})),
+        ("jwt-cookie", lambda value, other: flip_last_character(value)),
+        ("jwt-cookie", lambda value, other: jwt_with_alg_none(value)),
+    ],
+    ids=[
+        "cookie-payload",
+        "cookie-signature",
+        "db-session-id",
+        "cache-session-id",
+        "cached-db-session-id",
+        "jwt-payload",
+        "jwt-signature",
+        "jwt-alg-none",
+        "jwt-alg-None",
+        "jwt-cookie-payload",
+        "jwt-cookie-signature",
+        "jwt-cookie-alg-none",
+    ],
+)
+def test_tampered_credential_is_refused(user, way_name, tamper):
+    other = User.objects.create_user(username="mallory-target", password=PASSWORD)
+    honest = WayClient(way_named(way_name))
+    assert honest.login().status_code == HTTPStatus.OK
+    change = {"_auth_user_id": str(other.pk)} if way_name == "cookie" else other
+
+    attacker = honest.replaying(tamper(honest.credential, change))
+
+    assert_json_error(attacker.resource(), HTTPStatus.UNAUTHORIZED)
+
+
+def test_garbage_credential_is_refused(way_client):
+    way_client.credential = "garbage\u00e9" if way_client.way.transport == "header" else "garbage"
+
+    assert_json_error(way_client.resource(), HTTPStatus.UNAUTHORIZED)
+
+
+def test_jwt_refresh_token_used_as_access_token_is_refused(user):
+    jwt = WayClient(way_named("jwt"))
+    assert jwt.login().status_code == HTTPStatus.OK
+    jwt.credential = jwt.tokens["refresh"]
+
+    assert_json_error(jwt.resource(), HTTPStatus.UNAUTHORIZED)
+
+
+@pytest.mark.asvs("7.3.2")
+@pytest.mark.wstg("SESS-07")
+def test_expired_credential_is_refused(way_client, settings, monkeypatch):
+    # One-second lifetimes and a real wait: Redis expires keys by its own clock, which no
+    # time-travel library reaches.
+    settings.SESSION_COOKIE_AGE = 1
+    monkeypatch.setattr(AccessToken, "lifetime", AccessToken.lifetime.__class__(seconds=1))
+    assert way_client.login().status_code == HTTPStatus.OK
+    assert way_client.resource().status_code == HTTPStatus.OK
+
+    time.sleep(1.5)
+
+    assert_json_error(way_client.resource(), HTTPStatus.UNAUTHORIZED)
+
+
+@pytest.mark.asvs("7.4.1")
+@pytest.mark.wstg("SESS-06")
+def test_logout_ends_the_session_or_documents_why_not(logged_in):
+    stolen = logged_in.replaying(logged_in.credential)
+
+    response = logged_in.logout()
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"way": logged_in.way.name, "detail": "Logged out."}
+    assert logged_in.resource().status_code == HTTPStatus.UNAUTHORIZED
+    # Replaying the credential copied before logout: server-side state is gone for db, cache
+    # and cached-db; the signed cookie and a JWT access token stay valid until they expire
+    # (Django's and SimpleJWT's documented behaviour, explained in the README).
+    replay_survives = logged_in.way.name in {"cookie", "jwt", "jwt-cookie"}
+    expected = HTTPStatus.OK if replay_survives else HTTPStatus.UNAUTHORIZED
+    assert stolen.resource().status_code == expected
+
+
+def test_jwt_cookie_logout_clears_its_cookies(user):
+    jwt_cookie = WayClient(way_named("jwt-cookie"))
+    assert jwt_cookie.login().status_code == HTTPStatus.OK
+
+    response = jwt_cookie.logout()
+
+    assert response.cookies["jwt-access"].value == ""
+    assert response.cookies["jwt-access"]["max-age"] == 0
+    assert response.cookies["jwt-refresh"].value == ""
+    assert response.cookies["jwt-refresh"]["path"] == "/api/jwt-cookie/auth/"
+
+
+@pytest.mark.asvs("7.4.1")
+@pytest.mark.parametrize("way", ways(kind="token"))
+def test_logout_blacklists_the_refresh_token(way_client):
+    assert way_client.login().status_code == HTTPStatus.OK
+    stolen = way_client.replaying(way_client.credential)
+    refresh_cookie = way_client.client.cookies.get("jwt-refresh")
+
+    assert way_client.logout().status_code == HTTPStatus.OK
+
+    if refresh_cookie is not None:
+        stolen.client.cookies["jwt-refresh"] = refresh_cookie.value
+    assert_json_error(stolen.refresh(), HTTPStatus.UNAUTHORIZED)
+
+
+@pytest.mark.parametrize("way", ways(kind="token"))
+def test_refresh_rotates_and_the_old_refresh_token_is_refused(way_client):
+    assert way_client.login().status_code == HTTPStatus.OK
+    old = way_client.replaying(way_client.credential)
+    if way_client.uses_cookies:
+        old.client.cookies["jwt-refresh"] = way_client.client.cookies["jwt-refresh"].value
+
+    response = way_client.refresh()
+
+    assert response.status_code == HTTPStatus.OK
+    assert way_client.resource().status_code == HTTPStatus.OK
+    assert_json_error(old.refresh(), HTTPStatus.UNAUTHORIZED)
+    # The rotated token is still good once; reuse of the old one did not revoke it.
+    assert way_client.refresh().status_code == HTTPStatus.OK
+
+
+@pytest.mark.parametrize("way", ways(kind="token"))
+def test_refresh_without_a_refresh_token_is_refused(way_client):
+    if way_client.uses_cookies:
+        assert_json_error(way_client.post("refresh"), HTTPStatus.UNAUTHORIZED)
+    else:
+        assert_json_error(way_client.post("refresh", {}), HTTPStatus.BAD_REQUEST)
+        assert_json_error(way_client.post("refresh", {"refresh": 7}), HTTPStatus.BAD_REQUEST)
+        assert_json_error(way_client.post("refresh", {"refresh": "x"}), HTTPStatus.UNAUTHORIZED)
+
+
+@pytest.mark.parametrize("way", ways(kind="token"))
+def test_refresh_for_a_deleted_user_is_refused(way_client, user):
+    assert way_client.login().status_code == HTTPStatus.OK
+    user.delete()
+
+    assert_json_error(way_client.refresh(), HTTPStatus.UNAUTHORIZED)
+
+
+def test_jwt_logout_with_a_bad_refresh_token_is_refused(user):
+    jwt = WayClient(way_named("jwt"))
+    jwt.tokens = {"refresh": "not-a-token"}
+
+    assert_json_error(jwt.logout(), HTTPStatus.UNAUTHORIZED)
+    assert_json_error(jwt.post("logout", {}), HTTPStatus.BAD_REQUEST)
+
+
+@pytest.mark.parametrize("way", ways(transport="cookie"))
+def test_logout_without_a_session_still_succeeds(way_client):
+
+    response = way_client.logout()
+
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_queries_per_resource_request(logged_in, django_assert_num_queries):
+    with django_assert_num_queries(QUERIES_PER_RESOURCE_REQUEST[logged_in.way.name]):
+        response = logged_in.resource()
+
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_resource_request_writes_nothing(logged_in):
+    response = logged_in.resource()
+
+    assert response.status_code == HTTPStatus.OK
+    assert not response.cookies  # no session re-saved, no token re-issued
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
