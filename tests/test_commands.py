@@ -1,0 +1,32 @@
+"""Management commands."""
+
+from http import HTTPStatus
+
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from accounts.models import User
+
+
+def test_ensure_demo_user_creates_then_updates_one_user(db, capsys):
+    call_command("ensure_demo_user")
+    user = User.objects.get(username="demo")
+    user.set_password("changed by hand")
+    user.is_active = False
+    user.save()
+
+    call_command("ensure_demo_user")
+
+    assert User.objects.filter(username="demo").count() == 1
+    assert authenticate(username="demo", password="demo-password") is not None
+    assert capsys.readouterr().out.splitlines() == [
+        "Created demo user 'demo' (password 'demo-password').",
+        "Updated demo user 'demo' (password 'demo-password').",
+    ]
+
+
+def test_ensure_demo_user_can_open_the_admin(db, client):
+    call_command("ensure_demo_user", "--username", "ada", "--password", "s3cret-enough")
+
+    assert client.login(username="ada", password="s3cret-enough")
+    assert client.get("/admin/").status_code == HTTPStatus.OK

@@ -1,0 +1,108 @@
+"""Settings come from the environment: profiles, engines and services are swapped there."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STRONG_KEY = "k" * 20 + "-production-test-key-" + "z" * 20
+
+
+def settings_under(environment: dict[str, str], *names: str) -> subprocess.CompletedProcess:
+    """Load the settings in a fresh interpreter with the given variables, print some as JSON."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SESSION_BACKEND"}
+    }
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({{name: getattr(settings, name) for name in {list(names)!r}}}, "
+        "default=str))"
+    )
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings", **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def loaded(environment: dict[str, str], *names: str) -> dict:
+    result = settings_under(environment, *names)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_embedded_default_is_sqlite_local_memory_and_debug():
+    values = loaded({}, "DEBUG", "DATABASES", "CACHES", "SESSION_ENGINE", "SESSION_COOKIE_SECURE")
+
+    assert values["DEBUG"] is True
+    assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["CACHES"]["sessions"]["BACKEND"].endswith("LocMemCache")
+    assert values["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+    assert values["SESSION_COOKIE_SECURE"] is False
+
+
+@pytest.mark.asvs("3.3.1")
+def test_production_profile_makes_cookies_secure():
+    values = loaded(
+        {"DEBUG": "false", "SECRET_KEY": STRONG_KEY}, "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"
+    )
+
+    assert values == {"SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True}
+
+
+def test_production_profile_refuses_to_start_without_secret_key():
+    result = settings_under({"DEBUG": "false", "SECRET_KEY": ""}, "SECRET_KEY")
+
+    assert result.returncode != 0
+    assert "Set SECRET_KEY: it is required when DEBUG is off." in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("backend", "engine"),
+    [
+        ("cookie", "django.contrib.sessions.backends.signed_cookies"),
+        ("db", "django.contrib.sessions.backends.db"),
+        ("cache", "django.contrib.sessions.backends.cache"),
+        ("cached-db", "django.contrib.sessions.backends.cached_db"),
+    ],
+)
+def test_session_backend_chooses_the_engine_django_itself_uses(backend, engine):
+    assert loaded({"SESSION_BACKEND": backend}, "SESSION_ENGINE") == {"SESSION_ENGINE": engine}
+
+
+def test_unknown_session_backend_is_a_clear_error():
+    result = settings_under({"SESSION_BACKEND": "memcached"}, "SESSION_ENGINE")
+
+    assert result.returncode != 0
+    assert (
+        "SESSION_BACKEND='memcached' is not one of cookie, db, cache, cached-db." in result.stderr
+    )
+
+
+def test_database_url_selects_postgresql():
+    values = loaded({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/example"}, "DATABASES")
+
+    assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert values["DATABASES"]["default"]["NAME"] == "example"
+
+
+def test_redis_url_selects_django_redis_storing_json_not_pickle():
+    values = loaded({"REDIS_URL": "redis://127.0.0.1:6379/3"}, "CACHES")
+
+    for alias in ("default", "sessions"):
+        assert values["CACHES"][alias]["BACKEND"] == "django_redis.cache.RedisCache"
+        assert values["CACHES"][alias]["LOCATION"] == "redis://127.0.0.1:6379/3"
+        assert (
+            values["CACHES"][alias]["OPTIONS"]["SERIALIZER"]
+            == "django_redis.serializers.json.JSONSerializer"
+        )
