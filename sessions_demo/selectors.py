@@ -72,7 +72,8 @@ def cache_session_list(*, limit: int = 500) -> list[CachedSession] | None:
     users = users_by_id(data.get(SESSION_KEY) for _, _, data, _ in found)
     sessions = [
         CachedSession(
-            way=way,
+            # The site-wide engine (the admin's) may be a cache engine too; no way wrote those.
+            way=way if "way" in data else f"{way} (admin)",
             key_hint=session_key_hint(session_key),
             ttl=ttl,
             data=data,
@@ -93,14 +94,15 @@ def _way_and_session_key(raw_key: str) -> tuple[str | None, str]:
 
 
 def _redis_session_entries(cache) -> Iterator[tuple[str, Any, int | None]]:
-    # dict, not set: the "...cache*" pattern also matches every "...cached_db" key.
-    raw_keys = dict.fromkeys(
-        raw_key for prefix in WAY_BY_CACHE_KEY_PREFIX for raw_key in cache.iter_keys(prefix + "*")
-    )
-    for raw_key in raw_keys:
-        data = cache.get(raw_key)
-        if data is not None:  # expired or ended since the scan
-            yield raw_key, data, cache.ttl(raw_key)
+    seen = set()  # the "...cache*" pattern also matches every "...cached_db" key
+    for prefix in WAY_BY_CACHE_KEY_PREFIX:
+        for raw_key in cache.iter_keys(prefix + "*"):
+            if raw_key in seen:
+                continue
+            seen.add(raw_key)
+            data = cache.get(raw_key)
+            if data is not None:  # expired or ended since the scan
+                yield raw_key, data, cache.ttl(raw_key)
 
 
 def _local_memory_session_entries(cache: LocMemCache) -> Iterator[tuple[str, Any, int | None]]:

@@ -1,14 +1,22 @@
-"""Test helpers: a client that drives one way in, and parameters that select ways."""
-
-from http import HTTPStatus
+"""Test helpers: the way client with the test user's credentials, and ways as parameters."""
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
+from accounts import clients
 from accounts.ways import WAYS, Way
 
 PASSWORD = "correct horse battery staple"
+
+# Queries one resource request costs, per way: the user row for everyone, plus the session
+# row for the db way. cached-db reads its session from the cache that login filled.
+QUERIES_PER_RESOURCE_REQUEST = {
+    "cookie": 1,
+    "db": 2,
+    "cache": 1,
+    "cached-db": 1,
+    "jwt": 1,
+    "jwt-cookie": 1,
+}
 
 
 def select_ways(**attributes) -> list[Way]:
@@ -25,80 +33,8 @@ def way_named(name: str) -> Way:
     return next(way for way in WAYS if way.name == name)
 
 
-class WayClient:
-    """Drives one way in through its real endpoints, as a browser or an API client would."""
-
-    def __init__(self, way: Way):
-        self.way = way
-        # Django's test client skips CSRF checks unless told not to: they are under test here.
-        self.client = Client(enforce_csrf_checks=True)
-        self.tokens: dict[str, str] = {}
-
-    @property
-    def uses_cookies(self) -> bool:
-        return self.way.transport == "cookie"
-
-    def csrf_headers(self) -> dict[str, str]:
-        if not self.uses_cookies:
-            return {}
-        if "csrftoken" not in self.client.cookies:
-            assert self.client.get(self.way.path("login")).status_code == HTTPStatus.OK
-        return {"X-CSRFToken": self.client.cookies["csrftoken"].value}
-
-    def post(self, verb: str, body=None, *, csrf: bool = True, **kwargs):
-        headers = self.csrf_headers() if csrf else {}
-        return self.client.post(
-            self.way.path(verb), body, content_type="application/json", headers=headers, **kwargs
-        )
+class WayClient(clients.WayClient):
+    """The project's way client, logging in as the test user unless told otherwise."""
 
     def login(self, username: str = "alice", password: str = PASSWORD, **kwargs):
-        response = self.post("login", {"username": username, "password": password}, **kwargs)
-        if response.status_code == HTTPStatus.OK and not self.uses_cookies:
-            self.tokens = {key: response.json()[key] for key in ("access", "refresh")}
-        return response
-
-    def resource(self, headers=None):
-        if self.tokens:
-            headers = {"Authorization": f"Bearer {self.tokens['access']}", **(headers or {})}
-        return self.client.get(self.way.path("resource"), headers=headers)
-
-    def refresh(self):
-        body = None if self.uses_cookies else {"refresh": self.tokens["refresh"]}
-        response = self.post("refresh", body)
-        if response.status_code == HTTPStatus.OK and not self.uses_cookies:
-            self.tokens = {key: response.json()[key] for key in ("access", "refresh")}
-        return response
-
-    def logout(self):
-        body = None if self.uses_cookies else {"refresh": self.tokens["refresh"]}
-        response = self.post("logout", body)
-        if response.status_code == HTTPStatus.OK and not self.uses_cookies:
-            self.tokens = {}  # what a client does: the server cannot take them back
-        return response
-
-    @property
-    def credential_name(self) -> str:
-        """Name of the cookie (or token) that authenticates calls to the resource."""
-        if self.way.kind == "session":
-            return self.way.session_cookie_name
-        return settings.JWT_ACCESS_COOKIE_NAME if self.uses_cookies else "access"
-
-    @property
-    def credential(self) -> str:
-        if self.uses_cookies:
-            return self.client.cookies[self.credential_name].value
-        return self.tokens["access"]
-
-    @credential.setter
-    def credential(self, value: str) -> None:
-        if self.uses_cookies:
-            self.client.cookies[self.credential_name] = value
-        else:
-            self.tokens = {**self.tokens, "access": value}
-
-    def replaying(self, credential: str) -> "WayClient":
-        """A fresh client holding nothing but a copy of a credential, as a thief would."""
-        thief = WayClient(self.way)
-        thief.tokens = dict(self.tokens)
-        thief.credential = credential
-        return thief
+        return super().login(username, password, **kwargs)

@@ -7,6 +7,8 @@ from django.core.management import call_command
 
 from accounts.models import User
 
+from helpers import QUERIES_PER_RESOURCE_REQUEST
+
 
 def test_ensure_demo_user_creates_then_updates_one_user(db, capsys):
     call_command("ensure_demo_user")
@@ -30,3 +32,14 @@ def test_ensure_demo_user_can_open_the_admin(db, client):
 
     assert client.login(username="ada", password="s3cret-enough")
     assert client.get("/admin/").status_code == HTTPStatus.OK
+
+
+def test_queries_per_request_prints_the_counts_the_contract_asserts(db, capsys):
+    call_command("queries_per_request")
+
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert lines == [
+        f"{name:<11} {count:>2} queries per resource request"
+        for name, count in QUERIES_PER_RESOURCE_REQUEST.items()
+    ]
+    assert User.objects.count() == 0  # the throwaway user was rolled back

@@ -11,7 +11,14 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User
 from accounts.ways import WAYS
 
-from helpers import PASSWORD, WayClient, select_ways, way_named, ways
+from helpers import (
+    PASSWORD,
+    QUERIES_PER_RESOURCE_REQUEST,
+    WayClient,
+    select_ways,
+    way_named,
+    ways,
+)
 from tampering import (
     another_session_id,
     flip_last_character,
@@ -19,17 +26,6 @@ from tampering import (
     jwt_with_claims,
     signed_cookie_with_payload,
 )
-
-# Queries one resource request costs, per way: the user row for everyone, plus the session
-# row for the db way. cached-db reads its session from the cache that login filled.
-QUERIES_PER_RESOURCE_REQUEST = {
-    "cookie": 1,
-    "db": 2,
-    "cache": 1,
-    "cached-db": 1,
-    "jwt": 1,
-    "jwt-cookie": 1,
-}
 
 
 def expected_resource(user: User, way_name: str) -> dict:
