@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate lint format test test-embedded test-services clean
+.PHONY: install run migrate queries lint format test test-embedded test-services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ migrate: install
 run: migrate
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Queries one resource request costs, per way, on whatever DATABASE_URL / REDIS_URL say.
+queries: migrate
+	$(BIN)/python manage.py queries_per_request --sql
 
 lint: install
 	$(BIN)/ruff check .
