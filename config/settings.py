@@ -90,6 +90,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # can see; the landing page, the API listing and the admin say so.
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="scj")
+if ":" in CACHE_KEY_PREFIX:
+    # django-redis finds a key's name again by splitting at the first two colons.
+    raise ImproperlyConfigured(f"CACHE_KEY_PREFIX={CACHE_KEY_PREFIX!r} must not contain ':'.")
 if REDIS_URL:
     _redis_options = {
         "CLIENT_CLASS": "django_redis.client.DefaultClient",
@@ -100,7 +103,7 @@ if REDIS_URL:
         alias: {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"{CACHE_KEY_PREFIX}:{alias}",
+            "KEY_PREFIX": f"{CACHE_KEY_PREFIX}-{alias}",
             "OPTIONS": _redis_options,
         }
         for alias in ("default", "sessions")

@@ -99,7 +99,7 @@ def own_redis_keys():
         return
     prefix = f"{settings.CACHE_KEY_PREFIX}-test-{uuid.uuid4().hex[:8]}"
     own = {
-        alias: {**config, "KEY_PREFIX": f"{prefix}:{alias}"}
+        alias: {**config, "KEY_PREFIX": f"{prefix}-{alias}"}
         for alias, config in settings.CACHES.items()
     }
     with override_settings(CACHES=own):

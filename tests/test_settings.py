@@ -17,7 +17,15 @@ def settings_under(environment: dict[str, str], *names: str) -> subprocess.Compl
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SESSION_BACKEND"}
+        if key
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "SESSION_BACKEND",
+            "CACHE_KEY_PREFIX",
+        }
     }
     code = (
         "import json, django; from django.conf import settings; django.setup(); "
@@ -106,3 +114,11 @@ def test_redis_url_selects_django_redis_storing_json_not_pickle():
             values["CACHES"][alias]["OPTIONS"]["SERIALIZER"]
             == "django_redis.serializers.json.JSONSerializer"
         )
+
+
+def test_cache_key_prefix_with_a_colon_is_a_clear_error():
+    # django-redis recovers key names by splitting at colons; the admin's cache page needs them.
+    result = settings_under({"CACHE_KEY_PREFIX": "my:app"}, "CACHES")
+
+    assert result.returncode != 0
+    assert "CACHE_KEY_PREFIX='my:app' must not contain ':'." in result.stderr
