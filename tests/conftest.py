@@ -12,7 +12,7 @@ from django.core.cache import caches
 from django.test import override_settings
 
 from accounts.models import User
-from accounts.ways import WAYS, Way
+from accounts.ways import WAYS, Way, cache_description, database_description
 
 from helpers import PASSWORD, WayClient
 
@@ -50,6 +50,10 @@ def skip_or_fail_without(service: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{message}, and REQUIRE_SERVICES=1 forbids skipping")
     pytest.skip(message)
+
+
+def pytest_report_header(config):
+    return f"database: {database_description()}; sessions cache: {cache_description()}"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -205,6 +205,32 @@ def test_cookie_ways_refuse_a_wrong_csrf_token(way_client):
     assert_json_error(response, HTTPStatus.FORBIDDEN)
 
 
+@pytest.mark.asvs("3.5.1")
+@pytest.mark.parametrize("way", ways(transport="cookie"))
+def test_cookie_ways_check_the_referer_over_https(way_client):
+    headers = way_client.csrf_headers()
+
+    response = way_client.client.post(
+        way_client.way.path("login"),
+        {"username": "alice", "password": PASSWORD},
+        content_type="application/json",
+        headers=headers,
+        secure=True,
+    )
+
+    assert assert_json_error(response, HTTPStatus.FORBIDDEN) == {
+        "detail": "CSRF Failed: Referer checking failed - no Referer."
+    }
+    same_site = way_client.client.post(
+        way_client.way.path("login"),
+        {"username": "alice", "password": PASSWORD},
+        content_type="application/json",
+        headers={**headers, "Referer": "https://testserver/"},
+        secure=True,
+    )
+    assert same_site.status_code == HTTPStatus.OK
+
+
 def test_header_way_needs_no_csrf_token(user):
     jwt = WayClient(way_named("jwt"))
 
