@@ -73,6 +73,29 @@ def session_keys_referenced(queryset, references: list[str]) -> list[str]:
     ]
 
 
+class ListOnlyAdmin(admin.ModelAdmin):
+    """An admin with one page, the list: no add, change or delete pages or permissions."""
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "",
+                self.admin_site.admin_view(self.changelist_view),
+                name="{}_{}_changelist".format(*info),
+            )
+        ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class SessionChangeList(ChangeList):
     """The changelist, with each session on the page decoded and its user fetched in one query."""
 
@@ -87,8 +110,12 @@ class SessionChangeList(ChangeList):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
-    """The django_session table: sessions of the db and cached-db ways and the admin's own."""
+class SessionAdmin(ListOnlyAdmin):
+    """The django_session table: sessions of the db and cached-db ways and the admin's own.
+
+    No delete: deleting a row alone would leave a cached-db session alive in the cache, so
+    sessions end through the "end" action instead.
+    """
 
     list_display = ("key_hint", "user", "way", "expire_date", "expired", "decoded_data")
     # A change page would carry the whole key in its URL, title and breadcrumbs.
@@ -97,33 +124,12 @@ class SessionAdmin(admin.ModelAdmin):
     actions = ["end_selected"]
     change_list_template = "admin/sessions_demo/session/change_list.html"
 
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "",
-                self.admin_site.admin_view(self.changelist_view),
-                name="{}_{}_changelist".format(*info),
-            )
-        ]
-
     def get_changelist(self, request, **kwargs):
         return SessionChangeList
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {"database_description": database_description(), **(extra_context or {})}
         return super().changelist_view(request, extra_context)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Deleting the row alone would leave a cached-db session alive in the cache: sessions
-        # end through the "end" action instead.
-        return False
 
     def has_end_permission(self, request):
         return request.user.has_perm(f"{self.opts.app_label}.delete_{self.opts.model_name}")
@@ -170,27 +176,8 @@ class SessionAdmin(admin.ModelAdmin):
         return json_block(session.decoded)
 
 
-class TablelessAdmin(admin.ModelAdmin):
+class TablelessAdmin(ListOnlyAdmin):
     """An admin index entry for state with no table: one read-only page, and no queries on it."""
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "",
-                self.admin_site.admin_view(self.changelist_view),
-                name="{}_{}_changelist".format(*info),
-            )
-        ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
