@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate queries lint format test test-embedded test-services clean
+.PHONY: install run migrate queries lint format test test-embedded test-services test-newest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,5 +53,17 @@ test-embedded: install
 test-services: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
+# The suite on the newest Python found (3.13, else 3.12) with the newest releases of every
+# dependency, pins ignored: an early warning of what the next upgrade will break.
+NEWEST_PYTHON ?= $(shell command -v python3.13 || command -v python3.12)
+NEWEST_VENV ?= .venv-newest
+test-newest:
+	@test -n "$(NEWEST_PYTHON)" || { echo "No Python 3.12+ found: set NEWEST_PYTHON."; exit 1; }
+	$(NEWEST_PYTHON) -m venv $(NEWEST_VENV)
+	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	sed -E '/^(-r|#)/d; s/[=<>~!].*//' requirements.txt requirements-dev.txt \
+		| xargs $(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade
+	env -u DATABASE_URL -u REDIS_URL $(NEWEST_VENV)/bin/pytest $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(NEWEST_VENV) .pytest_cache .ruff_cache

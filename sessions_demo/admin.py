@@ -141,14 +141,15 @@ class SessionAdmin(ListOnlyAdmin):
         )
         return checkbox.render(helpers.ACTION_CHECKBOX_NAME, session_reference(obj.pk))
 
-    def response_action(self, request, queryset):
+    def response_action(self, request, queryset, *args, **kwargs):
         # Django filters the selection by primary key: swap each checkbox's reference back to
         # the key it stands for first.
         references = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
         post = request.POST.copy()
         post.setlist(helpers.ACTION_CHECKBOX_NAME, session_keys_referenced(queryset, references))
         request.POST = post
-        return super().response_action(request, queryset)
+        # Newer Django passes more arguments (6.1: action_location); hand them all on.
+        return super().response_action(request, queryset, *args, **kwargs)
 
     @admin.action(description="End selected sessions", permissions=["end"])
     def end_selected(self, request, queryset):
