@@ -35,10 +35,6 @@ class Way:
     def session_cookie_name(self) -> str | None:
         return f"{self.name}-sessionid" if self.kind == "session" else None
 
-    @property
-    def uses_cache(self) -> bool:
-        return "{cache}" in self.state_template
-
     def path(self, verb: str) -> str | None:
         """Root-relative path of this way's endpoint for a verb, or None if it has none."""
         try:
