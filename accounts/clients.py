@@ -11,8 +11,17 @@ from accounts.ways import Way
 class WayClient:
     """Drives one way in through its real endpoints, as a browser or an API client would."""
 
-    def __init__(self, way: Way, **client_defaults):
+    def __init__(self, way: Way, *, https: bool = False, **client_defaults):
         self.way = way
+        if https:
+            # As a browser on https://testserver/ would: the scheme, and the Referer that
+            # Django's CSRF check demands over HTTPS.
+            client_defaults = {
+                "wsgi.url_scheme": "https",
+                "SERVER_PORT": "443",
+                "HTTP_REFERER": f"https://{client_defaults.get('HTTP_HOST', 'testserver')}/",
+                **client_defaults,
+            }
         # Django's test client skips CSRF checks unless told not to; real clients get them.
         self.client = Client(enforce_csrf_checks=True, **client_defaults)
         self.client_defaults = client_defaults
@@ -25,9 +34,9 @@ class WayClient:
     def csrf_headers(self) -> dict[str, str]:
         if not self.uses_cookies:
             return {}
-        if "csrftoken" not in self.client.cookies:
-            self.client.get(self.way.path("login"))  # sets the csrftoken cookie
-        return {"X-CSRFToken": self.client.cookies["csrftoken"].value}
+        if settings.CSRF_COOKIE_NAME not in self.client.cookies:
+            self.client.get(self.way.path("login"))  # sets the CSRF cookie
+        return {"X-CSRFToken": self.client.cookies[settings.CSRF_COOKIE_NAME].value}
 
     def post(self, verb: str, body=None, *, csrf: bool = True, **kwargs):
         headers = self.csrf_headers() if csrf else {}

@@ -1,5 +1,7 @@
 """The landing page, the listing of ways in, and the base view every way's endpoints share."""
 
+from django.conf import settings
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.generic import TemplateView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +20,21 @@ class WayView(APIView):
         if self.way.transport == "cookie":
             permissions.insert(0, CsrfTokenRequired())
         return permissions
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Credentials, and what they unlock, must never be kept by a browser or shared cache,
+        # and a cache must not hand one client's answer to another.
+        add_never_cache_headers(response)
+        credential_header = "Cookie" if self.way.transport == "cookie" else "Authorization"
+        patch_vary_headers(response, (credential_header,))
+        return response
+
+    def logged_out_response(self) -> Response:
+        response = Response({"way": self.way.name, "detail": "Logged out."})
+        if settings.LOGOUT_CLEAR_SITE_DATA:
+            response["Clear-Site-Data"] = '"cache", "cookies"'
+        return response
 
 
 class WayListView(APIView):

@@ -33,7 +33,9 @@ class Way:
 
     @property
     def session_cookie_name(self) -> str | None:
-        return f"{self.name}-sessionid" if self.kind == "session" else None
+        if self.kind != "session":
+            return None
+        return f"{settings.COOKIE_NAME_PREFIX}{self.name}-sessionid"
 
     def path(self, verb: str) -> str | None:
         """Root-relative path of this way's endpoint for a verb, or None if it has none."""

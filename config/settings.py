@@ -6,6 +6,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.profiles import security_profile
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -136,8 +138,6 @@ SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SAMESITE = "Lax"
 
 REST_FRAMEWORK = {
@@ -157,9 +157,15 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
     "ALGORITHM": "HS256",
 }
-# Where the jwt-cookie way keeps its tokens; the refresh cookie's path is set per way.
-JWT_ACCESS_COOKIE_NAME = "jwt-access"
-JWT_REFRESH_COOKIE_NAME = "jwt-refresh"
+
+# Cookie names and flags, HTTPS and HSTS: the production profile whenever DEBUG is off.
+# The jwt-cookie way's tokens live in JWT_ACCESS_COOKIE_NAME and JWT_REFRESH_COOKIE_NAME.
+globals().update(security_profile(production=not DEBUG))
+# Behind a TLS-terminating proxy, e.g. SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto,https
+if env.str("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = tuple(env.list("SECURE_PROXY_SSL_HEADER"))
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

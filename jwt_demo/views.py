@@ -88,15 +88,14 @@ class LogoutView(TokenWayView):
 
     def post(self, request):
         refresh = self.refresh_token_from(request)
-        body = {"way": self.way.name, "detail": "Logged out."}
         if self.way.transport == "header":
             token_blacklist(refresh=refresh)
-            return Response(body)
+            return self.logged_out_response()
         # The server can always make the browser forget its cookies, even when the refresh
         # token in them is missing, expired or already blacklisted.
         if refresh is not None:
             with contextlib.suppress(InvalidToken):
                 token_blacklist(refresh=refresh)
-        response = Response(body)
+        response = self.logged_out_response()
         token_cookies_delete(response=response, way=self.way)
         return response

@@ -46,4 +46,4 @@ class ResourceView(SessionWayView):
 class LogoutView(SessionWayView):
     def post(self, request):
         session_logout(request=request)
-        return Response({"way": self.way.name, "detail": "Logged out."})
+        return self.logged_out_response()

@@ -13,6 +13,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from accounts.ways import WAYS, Way, cache_description, database_description
+from config.profiles import security_profile
 
 from helpers import PASSWORD, WayClient
 
@@ -116,6 +117,14 @@ def own_redis_keys():
 def fast_password_hashing(settings):
     # Django's production hasher is slow by design; the tests log in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def production_profile(settings):
+    """The settings DEBUG=false selects: HTTPS only, __Host- cookies, HSTS, Clear-Site-Data."""
+    for name, value in security_profile(production=True).items():
+        setattr(settings, name, value)
+    return settings
 
 
 @pytest.fixture
