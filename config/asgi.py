@@ -4,6 +4,11 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from accounts.checks import refuse_weak_signing_keys
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_asgi_application()
+
+# runserver runs the system checks; a production server does not, so refuse weak keys here.
+refuse_weak_signing_keys()

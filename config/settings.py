@@ -156,6 +156,9 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
     "ALGORITHM": "HS256",
+    # Tokens name who issued them and for whom, and both are checked (ASVS 9.2.3).
+    "AUDIENCE": env.str("JWT_AUDIENCE", default="sessions-cookies-jwt-api"),
+    "ISSUER": env.str("JWT_ISSUER", default="sessions-cookies-jwt"),
 }
 
 # Cookie names and flags, HTTPS and HSTS: the production profile whenever DEBUG is off.

@@ -13,7 +13,7 @@ from sessions_demo.services import session_login, session_logout
 
 class SessionWayView(WayView):
     def get_authenticators(self):
-        return [WaySessionAuthentication(cookie_name=self.way.session_cookie_name)]
+        return [WaySessionAuthentication(way=self.way)]
 
 
 class LoginView(SessionWayView):

@@ -4,6 +4,7 @@ import base64
 import json
 import secrets
 import string
+import time
 import zlib
 
 
@@ -48,3 +49,41 @@ def jwt_with_alg_none(token: str, alg: str = "none") -> str:
     _, payload, _ = token.split(".")
     header = b64url_encode(json.dumps({"alg": alg, "typ": "JWT"}).encode())
     return f"{header}.{payload}."
+
+
+def forged_access_token(user, *, key=None, algorithm="HS256", headers=None, **claims) -> str:
+    """An access token built by hand, as an attacker with (or without) the key would build one.
+
+    Signed with the project's key and claims by default, so that a test changing one thing
+    proves that this one thing is what the server refuses.
+    """
+    import jwt
+    from django.conf import settings
+
+    now = int(time.time())
+    simple_jwt = settings.SIMPLE_JWT
+    payload = {
+        "token_type": "access",
+        "exp": now + 300,
+        "iat": now,
+        "jti": secrets.token_hex(16),
+        "user_id": str(user.pk),
+        "aud": simple_jwt["AUDIENCE"],
+        "iss": simple_jwt["ISSUER"],
+        **claims,
+    }
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(
+        payload, simple_jwt["SIGNING_KEY"] if key is None else key, algorithm, headers=headers
+    )
+
+
+def hmac_signed_token(token: str, *, key: bytes, alg: str = "HS256") -> str:
+    """Re-sign a token's claims with HMAC under any key, even one PyJWT refuses to use."""
+    import hashlib
+    import hmac
+
+    _, payload, _ = token.split(".")
+    header = b64url_encode(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    signature = hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64url_encode(signature)}"
