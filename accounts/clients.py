@@ -13,15 +13,11 @@ class WayClient:
 
     def __init__(self, way: Way, *, https: bool = False, **client_defaults):
         self.way = way
+        self.https = https
         if https:
-            # As a browser on https://testserver/ would: the scheme, and the Referer that
-            # Django's CSRF check demands over HTTPS.
-            client_defaults = {
-                "wsgi.url_scheme": "https",
-                "SERVER_PORT": "443",
-                "HTTP_REFERER": f"https://{client_defaults.get('HTTP_HOST', 'testserver')}/",
-                **client_defaults,
-            }
+            # As a browser on this site would: Django's CSRF check demands a Referer on HTTPS.
+            host = client_defaults.get("HTTP_HOST", "testserver")
+            client_defaults = {"HTTP_REFERER": f"https://{host}/", **client_defaults}
         # Django's test client skips CSRF checks unless told not to; real clients get them.
         self.client = Client(enforce_csrf_checks=True, **client_defaults)
         self.client_defaults = client_defaults
@@ -35,13 +31,18 @@ class WayClient:
         if not self.uses_cookies:
             return {}
         if settings.CSRF_COOKIE_NAME not in self.client.cookies:
-            self.client.get(self.way.path("login"))  # sets the CSRF cookie
+            self.client.get(self.way.path("login"), secure=self.https)  # sets the CSRF cookie
         return {"X-CSRFToken": self.client.cookies[settings.CSRF_COOKIE_NAME].value}
 
     def post(self, verb: str, body=None, *, csrf: bool = True, **kwargs):
         headers = self.csrf_headers() if csrf else {}
         return self.client.post(
-            self.way.path(verb), body, content_type="application/json", headers=headers, **kwargs
+            self.way.path(verb),
+            body,
+            content_type="application/json",
+            headers=headers,
+            secure=self.https,
+            **kwargs,
         )
 
     def login(self, username: str, password: str, **kwargs):
@@ -53,7 +54,7 @@ class WayClient:
     def resource(self, headers=None):
         if self.tokens:
             headers = {"Authorization": f"Bearer {self.tokens['access']}", **(headers or {})}
-        return self.client.get(self.way.path("resource"), headers=headers)
+        return self.client.get(self.way.path("resource"), headers=headers, secure=self.https)
 
     def refresh(self):
         body = None if self.uses_cookies else {"refresh": self.tokens["refresh"]}
@@ -91,7 +92,7 @@ class WayClient:
 
     def replaying(self, credential: str) -> "WayClient":
         """A fresh client holding nothing but a copy of a credential, as a thief would."""
-        thief = type(self)(self.way, **self.client_defaults)
+        thief = type(self)(self.way, https=self.https, **self.client_defaults)
         thief.tokens = dict(self.tokens)
         thief.credential = credential
         return thief

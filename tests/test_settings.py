@@ -12,23 +12,32 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STRONG_KEY = "k" * 20 + "-production-test-key-" + "z" * 20
 
 
-def settings_under(environment: dict[str, str], *names: str) -> subprocess.CompletedProcess:
-    """Load the settings in a fresh interpreter with the given variables, print some as JSON."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {
-            "DEBUG",
-            "SECRET_KEY",
-            "DATABASE_URL",
-            "REDIS_URL",
-            "SESSION_BACKEND",
-            "CACHE_KEY_PREFIX",
-        }
-    }
+PROJECT_VARIABLES = {
+    "DEBUG",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SESSION_BACKEND",
+    "CACHE_KEY_PREFIX",
+    "JWT_SIGNING_KEY",
+    "ALLOWED_HOSTS",
+}
+
+
+def environment_without_project_variables() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in PROJECT_VARIABLES}
+
+
+def settings_under(
+    environment: dict[str, str], *names: str, module: str = "django"
+) -> subprocess.CompletedProcess:
+    """Load the settings in a fresh interpreter with the given variables, print some as JSON.
+
+    With another module (config.wsgi starts the application), import that one first.
+    """
+    env = environment_without_project_variables()
     code = (
-        "import json, django; from django.conf import settings; django.setup(); "
+        f"import json, django, {module}; from django.conf import settings; django.setup(); "
         f"print(json.dumps({{name: getattr(settings, name) for name in {list(names)!r}}}, "
         "default=str))"
     )
