@@ -12,7 +12,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate queries lint format test test-embedded test-services test-newest clean
+.PHONY: install run migrate queries lint format test test-embedded test-services test-newest \
+	security-matrix clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +48,15 @@ format: install
 # Redis. Without those services the second run skips, unless REQUIRE_SERVICES=1 (CI).
 test: lint test-embedded test-services
 
+# The embedded run also regenerates the security matrix and fails when the committed one is
+# stale: every claim in docs/security-matrix.md comes from this run's tests.
 test-embedded: install
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(PYTEST_ARGS) --security-matrix=.security-matrix.md
+	@diff -u docs/security-matrix.md .security-matrix.md \
+		|| { echo "docs/security-matrix.md is stale: run make security-matrix and commit it."; exit 1; }
+
+security-matrix: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q --security-matrix=docs/security-matrix.md
 
 test-services: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)

@@ -17,6 +17,8 @@ from config.profiles import security_profile
 
 from helpers import PASSWORD, WayClient
 
+pytest_plugins = ["security_matrix"]
+
 # With REQUIRE_SERVICES=1 (set by .ci/run) a service that cannot be reached is a failure:
 # a skipped Redis or PostgreSQL test in CI would be a failure nobody sees.
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"

@@ -22,6 +22,12 @@ def another_session_id(session_id: str) -> str:
     return "".join(secrets.choice(alphabet) for _ in session_id)
 
 
+def changed_tail(value: str) -> str:
+    """The value with its last two characters replaced by two it did not end with."""
+    tail = "xy" if not value.endswith("xy") else "yz"
+    return value[:-2] + tail
+
+
 def flip_last_character(value: str) -> str:
     return value[:-1] + ("A" if value[-1] != "A" else "B")
 

@@ -346,7 +346,6 @@ def test_outstanding_token_that_does_not_decode_shows_an_error(admin_client, use
         assert "(does not decode: Token is invalid)" in page_text(response)
 
 
-@pytest.mark.asvs("7.4.5")
 def test_blacklist_selected_tokens_revokes_refresh(admin_client, user):
     alice = logged_in("jwt")
     jti = token_backend.decode(alice.tokens["refresh"], verify=False)["jti"]
@@ -431,3 +430,41 @@ def test_listing_costs_the_same_queries_however_many_users_and_rows(
         log_in_and_out(username)
 
     assert queries_to_list() == one_row
+
+
+@pytest.mark.asvs("7.4.5")
+@pytest.mark.by_design(
+    "the admin can end every stored session, but a signed cookie is stored nowhere"
+)
+@pytest.mark.ways("cookie")
+def test_ending_every_stored_session_leaves_a_signed_cookie_valid(admin_client, user):
+    alice = logged_in("cookie")
+    keys = [session_reference(key) for key in Session.objects.values_list("pk", flat=True)]
+
+    response = admin_client.post(
+        SESSIONS_URL,
+        {"action": "end_selected", ACTION_CHECKBOX_NAME: keys, "index": 0},
+        follow=True,
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert alice.resource().status_code == HTTPStatus.OK
+
+
+@pytest.mark.asvs("7.4.5")
+@pytest.mark.by_design("blacklisting ends a refresh token; the access token lives until exp")
+@pytest.mark.parametrize("way_name", ["jwt", "jwt-cookie"])
+def test_blacklisting_every_token_leaves_access_tokens_valid(admin_client, user, way_name):
+    alice = logged_in(way_name)
+    tokens = list(OutstandingToken.objects.filter(user=user).values_list("pk", flat=True))
+
+    response = admin_client.post(
+        OUTSTANDING_URL,
+        {"action": "blacklist_selected", ACTION_CHECKBOX_NAME: tokens, "index": 0},
+        follow=True,
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert BlacklistedToken.objects.filter(token__user=user).count() == len(tokens)
+    assert alice.refresh().status_code == HTTPStatus.UNAUTHORIZED
+    assert alice.resource().status_code == HTTPStatus.OK

@@ -3,9 +3,10 @@
 from http import HTTPStatus
 
 import pytest
-from test_settings import STRONG_KEY, settings_under
 
-from helpers import WayClient, ways
+from helpers import WayClient, way_named, ways
+from security_catalogue import SESSIONS
+from test_settings import STRONG_KEY, settings_under
 
 
 @pytest.fixture
@@ -13,7 +14,8 @@ def https_client(way, user, production_profile):
     return WayClient(way, https=True)
 
 
-@pytest.mark.asvs("3.3.1", "3.3.3", "3.3.4")
+@pytest.mark.asvs("3.3.1", "3.3.4")
+@pytest.mark.asvs("3.3.3", ways=SESSIONS)
 @pytest.mark.wstg("SESS-02", "SESS-09")
 @pytest.mark.parametrize("way", ways(transport="cookie"))
 def test_credential_cookies_are_secure_host_only_and_httponly(https_client):
@@ -34,7 +36,8 @@ def test_credential_cookies_are_secure_host_only_and_httponly(https_client):
             assert morsel["path"] == "/api/jwt-cookie/auth/"
 
 
-@pytest.mark.asvs("3.3.1", "3.3.3")
+@pytest.mark.asvs("3.3.1")
+@pytest.mark.asvs("3.3.3", ways=SESSIONS)
 @pytest.mark.parametrize("way", ways(transport="cookie"))
 def test_csrf_cookie_is_secure_and_host_only(https_client):
     response = https_client.client.get(https_client.way.path("login"), secure=True)
@@ -44,7 +47,7 @@ def test_csrf_cookie_is_secure_and_host_only(https_client):
     assert morsel["path"] == "/"
 
 
-@pytest.mark.wstg("SESS-06", "SESS-09")
+@pytest.mark.wstg("SESS-09")
 def test_every_way_works_over_https_and_logout_clears_site_data(https_client):
     assert https_client.login().status_code == HTTPStatus.OK
     assert https_client.resource().status_code == HTTPStatus.OK
@@ -64,7 +67,7 @@ def test_plain_http_is_redirected_to_https(way, user, production_profile):
     assert response["Location"] == f"https://testserver{way.path('resource')}"
 
 
-@pytest.mark.asvs("3.4.1")
+@pytest.mark.asvs("3.4.1", "3.4.4", "3.4.5")
 @pytest.mark.wstg("SESS-09")
 def test_https_answers_carry_hsts_for_a_year_with_subdomains(https_client):
     response = https_client.resource()
@@ -72,6 +75,20 @@ def test_https_answers_carry_hsts_for_a_year_with_subdomains(https_client):
     assert response["Strict-Transport-Security"] == ("max-age=31536000; includeSubDomains; preload")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.asvs("3.3.3")
+@pytest.mark.by_design(
+    "__Host- demands Path=/; the refresh token would then travel with every request"
+)
+@pytest.mark.ways("jwt-cookie")
+def test_refresh_cookie_trades_the_host_prefix_for_a_narrow_path(user, production_profile):
+    response = WayClient(way_named("jwt-cookie"), https=True).login()
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.cookies["__Host-jwt-access"]["path"] == "/"
+    assert "__Host-jwt-refresh" not in response.cookies
+    assert response.cookies["__Secure-jwt-refresh"]["path"] == "/api/jwt-cookie/auth/"
 
 
 def test_development_profile_sends_no_clear_site_data(way, user):

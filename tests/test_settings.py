@@ -69,6 +69,7 @@ def test_embedded_default_is_sqlite_local_memory_and_debug():
 
 
 @pytest.mark.asvs("3.3.1")
+@pytest.mark.ways("cookie", "db", "cache", "cached-db", "jwt-cookie")
 def test_production_profile_makes_cookies_secure():
     values = loaded(
         {"DEBUG": "false", "SECRET_KEY": STRONG_KEY}, "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"

@@ -1,0 +1,316 @@
+"""The requirements the security matrix reports on, and how each applies to each way in.
+
+A way is expected to pass a requirement, proved by at least one passing test tagged with it,
+unless the entry says otherwise: n/a (with why), by design (a weakness some test tagged
+`by_design` demonstrates) or not yet (planned, with where).
+"""
+
+from dataclasses import dataclass, field
+
+ALL = ("cookie", "db", "cache", "cached-db", "jwt", "jwt-cookie")
+SERVER_SIDE = ("db", "cache", "cached-db")
+SESSIONS = ("cookie", *SERVER_SIDE)
+TOKENS = ("jwt", "jwt-cookie")
+SELF_CONTAINED = ("cookie", *TOKENS)
+
+NO_COOKIE = "the jwt way's credential travels in a header; no cookie carries it"
+NO_BROWSER_CSRF = "a browser never attaches an Authorization header on its own"
+REFERENCE_TOKEN = "a random id looked up on the server: nothing in it to sign or check"
+NO_FEDERATION = "no federated identity or single sign-on: the project is its own identity store"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    standard: str  # "asvs" or "wstg", the marker that tags its tests
+    id: str
+    text: str
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    by_design: dict[str, str] = field(default_factory=dict)
+    not_yet: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"ASVS {self.id}" if self.standard == "asvs" else f"WSTG-{self.id}"
+
+    def expected(self, way: str) -> str:
+        for status, reasons in (
+            ("n/a", self.not_applicable),
+            ("by design", self.by_design),
+            ("not yet", self.not_yet),
+        ):
+            if way in reasons:
+                return status
+        return "pass"
+
+    def reason(self, way: str) -> str:
+        return {**self.not_applicable, **self.by_design, **self.not_yet}.get(way, "")
+
+
+def each(ways, why: str) -> dict[str, str]:
+    return dict.fromkeys(ways, why)
+
+
+CATALOGUE = (
+    # ASVS 5.0 V7 Session Management
+    Requirement(
+        "asvs",
+        "7.1.1",
+        "Inactivity period and maximum session lifetime are documented",
+    ),
+    Requirement(
+        "asvs",
+        "7.1.2",
+        "The number of concurrent sessions per account, and what happens at the limit, is "
+        "documented",
+    ),
+    Requirement(
+        "asvs",
+        "7.1.3",
+        "Federated (SSO) session lifetimes and termination are documented and coordinated",
+        not_applicable=each(ALL, NO_FEDERATION),
+    ),
+    Requirement("asvs", "7.2.1", "Session tokens are verified by a trusted backend service"),
+    Requirement(
+        "asvs",
+        "7.2.2",
+        "Session tokens are generated dynamically, never static API secrets or keys",
+    ),
+    Requirement(
+        "asvs",
+        "7.2.3",
+        "Reference tokens are unique, from a CSPRNG, with at least 128 bits of entropy",
+        not_applicable=each(
+            SELF_CONTAINED, "a self-contained token: its strength is its signature (V9)"
+        ),
+    ),
+    Requirement(
+        "asvs",
+        "7.2.4",
+        "Authentication issues a new session token and terminates the current one",
+        by_design=each(
+            SELF_CONTAINED,
+            "a new credential is issued, but one issued earlier stays valid until it "
+            "expires: the server keeps no list of what it issued",
+        ),
+    ),
+    Requirement(
+        "asvs",
+        "7.3.1",
+        "An inactivity timeout enforces re-authentication",
+        not_yet=each(ALL, "lifetimes are absolute only; idle timeouts for every way are planned"),
+    ),
+    Requirement(
+        "asvs",
+        "7.3.2",
+        "An absolute maximum session lifetime enforces re-authentication",
+        not_yet=each(
+            TOKENS,
+            "each refresh restarts the refresh token's lifetime, so a chain of refreshes "
+            "has no end; token families with an absolute limit are planned",
+        ),
+    ),
+    Requirement(
+        "asvs",
+        "7.4.1",
+        "Logout and expiry terminate the session; nothing can resume it",
+        by_design=each(
+            SELF_CONTAINED,
+            "logout makes this client forget the credential, but a copy stays valid until "
+            "it expires (the jwt ways do blacklist the refresh token)",
+        ),
+    ),
+    Requirement("asvs", "7.4.2", "Disabling or deleting an account terminates all its sessions"),
+    Requirement(
+        "asvs",
+        "7.4.3",
+        "After a password change, all other sessions can be terminated",
+        by_design=each(
+            TOKENS,
+            "SimpleJWT keeps no password state in tokens: issued tokens live until they "
+            "expire (a per-user 'not before' time is planned)",
+        ),
+    ),
+    Requirement(
+        "asvs",
+        "7.4.4",
+        "Every authenticated page gives easy, visible access to logout",
+        not_applicable=each(
+            ALL, "an API without pages: every logout endpoint is listed by /api/ways/"
+        ),
+    ),
+    Requirement(
+        "asvs",
+        "7.4.5",
+        "Administrators can terminate the sessions of one user or of all users",
+        by_design={
+            "cookie": "nothing is stored on the server to end: only a new SECRET_KEY ends "
+            "signed-cookie sessions, and it ends all of them",
+            **each(
+                TOKENS,
+                "the admin blacklists refresh tokens; an access token lives until it expires",
+            ),
+        },
+        not_yet={"cache": "the admin lists cache sessions but cannot end them yet"},
+    ),
+    Requirement(
+        "asvs",
+        "7.5.1",
+        "Re-authentication before changing sensitive account attributes",
+        not_applicable=each(ALL, "no account attribute can be changed through this API"),
+    ),
+    Requirement(
+        "asvs",
+        "7.5.2",
+        "Users can view and (after re-authenticating) terminate their active sessions",
+        not_yet=each(ALL, "listing and ending one's own sessions and tokens is planned"),
+    ),
+    Requirement(
+        "asvs",
+        "7.5.3",
+        "Re-authentication before highly sensitive operations",
+        not_applicable=each(ALL, "the API offers no highly sensitive operation"),
+    ),
+    Requirement(
+        "asvs",
+        "7.6.1",
+        "Session lifetime and termination between relying parties and identity providers",
+        not_applicable=each(ALL, NO_FEDERATION),
+    ),
+    Requirement(
+        "asvs",
+        "7.6.2",
+        "Creating a session requires the user's consent or an explicit action",
+        not_applicable=each(ALL, NO_FEDERATION),
+    ),
+    # ASVS 5.0 V9 Self-contained Tokens
+    Requirement(
+        "asvs",
+        "9.1.1",
+        "The signature or MAC is checked before the token's contents are trusted",
+        not_applicable=each(SERVER_SIDE, REFERENCE_TOKEN),
+    ),
+    Requirement(
+        "asvs",
+        "9.1.2",
+        "Only allowlisted algorithms create and verify tokens; never 'none'",
+        not_applicable=each(SERVER_SIDE, REFERENCE_TOKEN),
+    ),
+    Requirement(
+        "asvs",
+        "9.1.3",
+        "Keys come from trusted, pre-configured sources; jku, x5u and jwk are not trusted",
+        not_applicable={
+            **each(SERVER_SIDE, REFERENCE_TOKEN),
+            "cookie": "Django's signed value names no key: the key is always from settings",
+        },
+    ),
+    Requirement(
+        "asvs",
+        "9.2.1",
+        "A token is accepted only within its validity period (nbf, exp)",
+        not_applicable=each(SERVER_SIDE, REFERENCE_TOKEN),
+    ),
+    Requirement(
+        "asvs",
+        "9.2.2",
+        "A token is accepted only for its type and purpose",
+        not_applicable=each(SERVER_SIDE, REFERENCE_TOKEN),
+    ),
+    Requirement(
+        "asvs",
+        "9.2.3",
+        "A token is accepted only by the audience it was issued for",
+        not_applicable={
+            **each(SERVER_SIDE, REFERENCE_TOKEN),
+            "cookie": "only this service reads it; its salt binds it to sessions (9.2.2)",
+        },
+    ),
+    Requirement(
+        "asvs",
+        "9.2.4",
+        "A key shared across audiences issues tokens restricted to one audience",
+        not_applicable={
+            **each(SERVER_SIDE, REFERENCE_TOKEN),
+            "cookie": "the signing key issues session cookies for this service only",
+        },
+    ),
+    # ASVS 5.0 V3.3 Cookie Setup
+    Requirement(
+        "asvs",
+        "3.3.1",
+        "Cookies are Secure, with a __Host- or __Secure- prefix",
+        not_applicable={"jwt": NO_COOKIE},
+    ),
+    Requirement(
+        "asvs",
+        "3.3.2",
+        "Each cookie's SameSite value suits its purpose",
+        not_applicable={"jwt": NO_COOKIE},
+    ),
+    Requirement(
+        "asvs",
+        "3.3.3",
+        "Cookies carry the __Host- prefix unless shared with other hosts",
+        not_applicable={"jwt": NO_COOKIE},
+        by_design={
+            "jwt-cookie": "the refresh cookie keeps a narrow Path, which __Host- forbids: "
+            "it is __Secure- instead"
+        },
+    ),
+    Requirement(
+        "asvs",
+        "3.3.4",
+        "Credentials in cookies are HttpOnly and sent only in Set-Cookie",
+        not_applicable={"jwt": NO_COOKIE},
+    ),
+    Requirement(
+        "asvs",
+        "3.3.5",
+        "A cookie's name and value together stay within 4096 bytes",
+        not_applicable={"jwt": NO_COOKIE},
+    ),
+    # ASVS 5.0 V3.4 and V3.5, where the ways in differ or a test proves it
+    Requirement("asvs", "3.4.1", "Strict-Transport-Security for a year, subdomains included"),
+    Requirement("asvs", "3.4.4", "X-Content-Type-Options: nosniff on every response"),
+    Requirement("asvs", "3.4.5", "A Referrer-Policy that keeps URLs from other parties"),
+    Requirement(
+        "asvs",
+        "3.5.1",
+        "Anti-forgery tokens on requests a browser sends with cookie credentials",
+        not_applicable={"jwt": NO_BROWSER_CSRF},
+    ),
+    Requirement(
+        "asvs", "3.5.3", "State changes only on unsafe methods, never on GET, HEAD or OPTIONS"
+    ),
+    # OWASP WSTG session management tests
+    Requirement("wstg", "SESS-01", "Session management schema: tokens unguessable and checked"),
+    Requirement("wstg", "SESS-02", "Cookie attributes", not_applicable={"jwt": NO_COOKIE}),
+    Requirement(
+        "wstg",
+        "SESS-03",
+        "Session fixation",
+        not_applicable={"jwt": "the client sets its own header: no token exists before login"},
+    ),
+    Requirement("wstg", "SESS-04", "Exposed session variables"),
+    Requirement(
+        "wstg", "SESS-05", "Cross-site request forgery", not_applicable={"jwt": NO_BROWSER_CSRF}
+    ),
+    Requirement(
+        "wstg",
+        "SESS-06",
+        "Logout functionality",
+        by_design=each(
+            SELF_CONTAINED, "a copy of the credential taken before logout works until expiry"
+        ),
+    ),
+    Requirement("wstg", "SESS-07", "Session timeout"),
+    Requirement("wstg", "SESS-08", "Session puzzling"),
+    Requirement("wstg", "SESS-09", "Session hijacking"),
+    Requirement(
+        "wstg",
+        "SESS-10",
+        "JSON Web Tokens",
+        not_applicable=each(SESSIONS, "no JSON Web Token is involved"),
+    ),
+    Requirement("wstg", "SESS-11", "Concurrent sessions"),
+)

@@ -1,0 +1,184 @@
+"""A pytest plugin that turns the requirement-tagged tests of one run into the security matrix.
+
+`pytest --security-matrix=docs/security-matrix.md` writes the matrix after the run, and fails
+the run when a cell has no evidence: a way expected to pass with no passing test, a weakness
+claimed by design that no test demonstrates, a test tagged for a cell the catalogue calls n/a.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from security_catalogue import ALL, CATALOGUE
+
+SYMBOLS = {"pass": "✅ pass", "by design": "⚠️ by design", "n/a": "— n/a", "not yet": "⏳ not yet"}
+
+
+@dataclass
+class Evidence:
+    """What one test says about requirements, and whether it held."""
+
+    test_id: str
+    claims: list[tuple[str, str, str]] = field(default_factory=list)  # standard, id, way
+    by_design: bool = False
+    passed: bool = True
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--security-matrix",
+        metavar="PATH",
+        help="write the security matrix of this run to PATH (fails on missing evidence)",
+    )
+
+
+def ways_of(item) -> tuple[str, ...]:
+    """The ways in a test covers: its way parameter, its ways marker, or all of them."""
+    params = (getattr(item, "callspec", None) and item.callspec.params) or {}
+    if "way" in params:
+        return (params["way"].name,)
+    if "way_name" in params:
+        return (params["way_name"],)
+    marker = item.get_closest_marker("ways")
+    return tuple(marker.args) if marker else ALL
+
+
+def claims_of(item) -> list[tuple[str, str, str]]:
+    claims = []
+    for standard in ("asvs", "wstg"):
+        for marker in item.iter_markers(standard):
+            only = marker.kwargs.get("ways")
+            for way in ways_of(item):
+                if only is None or way in only:
+                    claims += [(standard, requirement, way) for requirement in marker.args]
+    return claims
+
+
+class SecurityMatrix:
+    def __init__(self, path: str):
+        self.path = Path(path)
+        self.evidence: dict[str, Evidence] = {}
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            if claims := claims_of(item):
+                self.evidence[item.nodeid] = Evidence(
+                    test_id=item.nodeid.removeprefix("tests/"),
+                    claims=claims,
+                    by_design=item.get_closest_marker("by_design") is not None,
+                )
+
+    def pytest_runtest_logreport(self, report):
+        evidence = self.evidence.get(report.nodeid)
+        # A skipped test proves nothing: only a test that ran and passed counts.
+        if evidence and (report.failed or report.skipped):
+            evidence.passed = False
+
+    def pytest_sessionfinish(self, session):
+        if session.config.option.collectonly or not self.evidence:
+            return
+        markdown, problems = render(self.evidence.values())
+        if problems:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            reporter.write_sep("=", "security matrix: missing or contradicting evidence", red=True)
+            for problem in problems:
+                reporter.write_line(problem)
+            return
+        self.path.write_text(markdown)
+
+
+def pytest_configure(config):
+    path = config.getoption("--security-matrix")
+    if path:
+        config.pluginmanager.register(SecurityMatrix(path), "security-matrix")
+
+
+def render(evidence) -> tuple[str, list[str]]:
+    """The matrix as Markdown, and the problems that make it untrustworthy."""
+    by_cell = defaultdict(list)
+    for test in evidence:
+        for standard, requirement, way in test.claims:
+            by_cell[standard, requirement, way].append(test)
+    known = {(r.standard, r.id) for r in CATALOGUE}
+    problems = [
+        f"{test.test_id}: {standard} {requirement} is not in tests/security_catalogue.py"
+        for test in evidence
+        for standard, requirement, _ in test.claims
+        if (standard, requirement) not in known
+    ]
+    summary, details = [], []
+    counts = {way: defaultdict(int) for way in ALL}
+    for requirement in CATALOGUE:
+        cells, lines = [], []
+        for way in ALL:
+            expected = requirement.expected(way)
+            tests = by_cell[requirement.standard, requirement.id, way]
+            problems += cell_problems(requirement, way, expected, tests)
+            counts[way][expected] += 1
+            cells.append(SYMBOLS[expected])
+            proof = ", ".join(
+                f"`{test.test_id}`" for test in sorted(tests, key=lambda t: t.test_id)
+            )
+            reason = requirement.reason(way)
+            lines.append(
+                f"- `{way}` {SYMBOLS[expected]}"
+                + (f": {reason}" if reason else "")
+                + (f". Shown by {proof}" if proof and expected == "by design" else "")
+                + (f": {proof}" if proof and expected == "pass" else "")
+            )
+        summary.append(f"| {requirement.label} | {requirement.text} | " + " | ".join(cells) + " |")
+        details += [f"### {requirement.label}: {requirement.text}", "", *lines, ""]
+    totals = [
+        f"| **{status}** | | " + " | ".join(str(counts[way][status]) for way in ALL) + " |"
+        for status in SYMBOLS
+    ]
+    header = "| requirement | | " + " | ".join(f"`{way}`" for way in ALL) + " |"
+    rule = "|---|---|" + "---|" * len(ALL)
+    markdown = "\n".join(
+        [
+            "# Security matrix",
+            "",
+            "Generated by `make security-matrix` from a run of the test suite on the embedded "
+            "default (SQLite, local-memory cache); do not edit by hand. CI regenerates it and "
+            "fails when this file is stale. Requirements: OWASP ASVS 5.0 (V7 session "
+            "management, V9 self-contained tokens, V3.3 cookies, and the V3.4/V3.5 rows the "
+            "ways share) and OWASP WSTG session management tests; the catalogue and the reasons "
+            "are in `tests/security_catalogue.py`.",
+            "",
+            "- ✅ **pass**: tests tagged with the requirement ran for this way and passed.",
+            "- ⚠️ **by design**: the way has this weakness by its nature; a test demonstrates it.",
+            "- — **n/a**: the requirement does not apply to this way (why is given below).",
+            "- ⏳ **not yet**: the way could meet it, but the project does not yet (planned).",
+            "",
+            header,
+            rule,
+            *summary,
+            *totals,
+            "",
+            "## Evidence",
+            "",
+            *details,
+        ]
+    )
+    return markdown.rstrip() + "\n", problems
+
+
+def cell_problems(requirement, way, expected, tests) -> list[str]:
+    cell = f"{requirement.label} for {way}"
+    failed = [test.test_id for test in tests if not test.passed]
+    if failed:
+        return [f"{cell}: tagged tests failed or were skipped: {', '.join(failed)}"]
+    demonstrations = [test for test in tests if test.by_design]
+    proofs = [test for test in tests if not test.by_design]
+    if expected == "pass" and not proofs:
+        return [f"{cell}: expected to pass, but no passing test is tagged with it"]
+    if expected == "pass" and demonstrations:
+        return [f"{cell}: a by_design test contradicts the expected pass"]
+    if expected == "by design" and (not demonstrations or proofs):
+        return [f"{cell}: by design needs by_design tests only, found {len(proofs)} others"]
+    if expected in {"n/a", "not yet"} and tests:
+        return [f"{cell}: catalogue says {expected}, but tests are tagged with it"]
+    return []

@@ -1,0 +1,37 @@
+"""The documented session policy is the configured one."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def policy_row(way: str) -> str:
+    rows = [line for line in README.splitlines() if line.startswith("|") and f"`{way}`" in line]
+    matching = [row for row in rows if "concurrent" not in row and "unlimited" in row]
+    assert len(matching) == 1, f"one row of the lifetimes table names {way}"
+    return matching[0]
+
+
+@pytest.mark.asvs("7.1.1")
+def test_readme_documents_the_configured_lifetimes(way):
+    row = policy_row(way.name)
+
+    if way.kind == "session":
+        assert f"{settings.SESSION_COOKIE_AGE} s" in row
+    else:
+        simple_jwt = settings.SIMPLE_JWT
+        assert f"{int(simple_jwt['ACCESS_TOKEN_LIFETIME'].total_seconds())} s" in row
+        assert f"{int(simple_jwt['REFRESH_TOKEN_LIFETIME'].total_seconds())} s" in row
+    assert "inactivity" in README
+    assert re.search(r"\| none yet \|", row)
+
+
+@pytest.mark.asvs("7.1.2")
+@pytest.mark.wstg("SESS-11")
+def test_readme_documents_the_concurrent_session_policy(way):
+    assert "unlimited" in policy_row(way.name)
+    assert "logging out of one leaves the others alone" in README
