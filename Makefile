@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
 PYTEST_ARGS ?=
 
 .PHONY: install run migrate queries lint format test test-embedded test-services test-newest \
-	security-matrix clean
+	security-matrix clean load-check check-secrets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,3 +75,16 @@ test-newest:
 
 clean:
 	rm -rf $(VENV) $(NEWEST_VENV) .pytest_cache .ruff_cache
+
+# A bounded load check (about half a minute a run): 16 clients per way against gunicorn on
+# loopback, on the embedded default, then on PostgreSQL + Redis when they can be reached
+# (skipped otherwise, unless REQUIRE_SERVICES=1). Any answer but 200 fails it.
+load-check: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python scripts/load_check.py
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/python scripts/load_check.py --if-reachable
+
+# badsecrets against a session cookie and a JWT signed with this environment's keys: fails
+# on a known key, the development default included. CI runs it as production would.
+check-secrets: install
+	$(BIN)/python scripts/check_secrets.py

@@ -3,10 +3,12 @@
 from django.conf import settings
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.generic import TemplateView
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import CsrfTokenRequired
+from accounts.schema import WayListSerializer, WaySchema
 from accounts.ways import WAYS, Way, cache_description
 
 
@@ -14,6 +16,7 @@ class WayView(APIView):
     """Base for one way's endpoints; its URL pattern passes the way it serves."""
 
     way: Way = None
+    schema = WaySchema()
 
     def get_permissions(self):
         permissions = super().get_permissions()
@@ -40,6 +43,12 @@ class WayView(APIView):
 class WayListView(APIView):
     """GET /api/ways/: every way in, with its endpoints and where it keeps state."""
 
+    @extend_schema(
+        summary="Every way in",
+        tags=["ways"],
+        responses=OpenApiResponse(WayListSerializer, WayListSerializer.__doc__),
+        auth=[],
+    )
     def get(self, request):
         return Response({"ways": [way.as_dict() for way in WAYS]})
 

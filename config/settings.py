@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
     "accounts",
     "sessions_demo",
     "jwt_demo",
@@ -100,6 +101,9 @@ if REDIS_URL:
         "CLIENT_CLASS": "django_redis.client.DefaultClient",
         # django-redis pickles by default: write access to Redis would be code execution.
         "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+        # A dead or hung Redis must fail a request in a second or two (a 503), not hang it.
+        "SOCKET_CONNECT_TIMEOUT": 1,
+        "SOCKET_TIMEOUT": 2,
     }
     CACHES = {
         alias: {
@@ -124,7 +128,8 @@ else:
 SESSION_ENGINES = {
     "cookie": "django.contrib.sessions.backends.signed_cookies",
     "db": "django.contrib.sessions.backends.db",
-    "cache": "django.contrib.sessions.backends.cache",
+    # Django's cache engine, but a Redis outage is a 503, not a silent logout.
+    "cache": "sessions_demo.backends.cache",
     "cached-db": "django.contrib.sessions.backends.cached_db",
 }
 SESSION_BACKEND = env.str("SESSION_BACKEND", default="db")
@@ -142,11 +147,31 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["accounts.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.negotiation.JSONOnlyNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
+    # An unreachable Redis or database answers 503 JSON instead of a 500 page.
+    "EXCEPTION_HANDLER": "accounts.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI description served at /api/schema/ (accounts/schema.py documents each way).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sessions, cookies or JWT? Six ways in",
+    "DESCRIPTION": (
+        "The same protected resource behind every way in: Django's signed-cookie, database, "
+        "cache and cached-database sessions, and SimpleJWT tokens in an Authorization header "
+        "or in HttpOnly cookies. Every answer is JSON. Ways that carry their credential in a "
+        "cookie need Django's CSRF token on every POST: GET the login URL for the csrftoken "
+        "cookie, then send its value in X-CSRFToken."
+    ),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The way names appear as "way" and as "name": one enum, under one name.
+    "ENUM_NAME_OVERRIDES": {"WayNameEnum": "accounts.schema.WAY_NAMES"},
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # every choice's label is its value
 }
 
 SIMPLE_JWT = {

@@ -1,6 +1,7 @@
 """Business logic of the token ways: issue, refresh and blacklist SimpleJWT tokens."""
 
 from django.contrib.auth.models import update_last_login
+from django.db import transaction
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
@@ -11,6 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import User
 
 
+@transaction.atomic
 def token_pair_issue(*, user: User) -> dict[str, str]:
     """A new refresh token (recorded as outstanding) and its access token."""
     refresh = RefreshToken.for_user(user)
@@ -19,8 +21,13 @@ def token_pair_issue(*, user: User) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
+@transaction.atomic
 def token_pair_refresh(*, refresh: str) -> dict[str, str]:
-    """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
+    """Exchange a refresh token for a new pair; the old refresh token is blacklisted.
+
+    One transaction: if recording the new token fails, the old one is not blacklisted either,
+    and the client can retry instead of having to log in again.
+    """
     serializer = TokenRefreshSerializer(data={"refresh": refresh})
     try:
         serializer.is_valid(raise_exception=True)

@@ -76,7 +76,7 @@ class RefreshView(TokenWayView):
 
     def post(self, request):
         refresh = self.refresh_token_from(request)
-        if refresh is None:
+        if not refresh:  # absent, or emptied by a logout the client did not apply
             raise NotAuthenticated("No refresh token cookie: log in again.")
         body = {"way": self.way.name, "detail": "Refreshed."}
         return self.tokens_response(body, token_pair_refresh(refresh=refresh))

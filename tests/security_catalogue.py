@@ -21,7 +21,7 @@ NO_FEDERATION = "no federated identity or single sign-on: the project is its own
 
 @dataclass(frozen=True)
 class Requirement:
-    standard: str  # "asvs" or "wstg", the marker that tags its tests
+    standard: str  # "asvs", "wstg" or "outage": the marker that tags its tests
     id: str
     text: str
     not_applicable: dict[str, str] = field(default_factory=dict)
@@ -30,7 +30,9 @@ class Requirement:
 
     @property
     def label(self) -> str:
-        return f"ASVS {self.id}" if self.standard == "asvs" else f"WSTG-{self.id}"
+        return {"asvs": "ASVS {}", "wstg": "WSTG-{}", "outage": "Outage: {}"}[self.standard].format(
+            self.id
+        )
 
     def expected(self, way: str) -> str:
         for status, reasons in (
@@ -313,4 +315,23 @@ CATALOGUE = (
         not_applicable=each(SESSIONS, "no JSON Web Token is involved"),
     ),
     Requirement("wstg", "SESS-11", "Concurrent sessions"),
+    # Faults: which ways keep answering while a service they may use is unreachable.
+    Requirement(
+        "outage",
+        "Redis",
+        "Keeps working while Redis is unreachable (answers 503 JSON where it cannot)",
+        by_design=each(
+            ("cache", "cached-db"),
+            "its sessions live in Redis: 503 until Redis is back, the browser keeps its "
+            "cookie and nothing is lost",
+        ),
+    ),
+    Requirement(
+        "outage",
+        "database",
+        "Keeps working while the database is unreachable (answers 503 JSON where it cannot)",
+        by_design=each(
+            ALL, "every way loads the user from the database on each request: 503 until it is back"
+        ),
+    ),
 )

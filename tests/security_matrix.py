@@ -47,7 +47,7 @@ def ways_of(item) -> tuple[str, ...]:
 
 def claims_of(item) -> list[tuple[str, str, str]]:
     claims = []
-    for standard in ("asvs", "wstg"):
+    for standard in ("asvs", "wstg", "outage"):
         for marker in item.iter_markers(standard):
             only = marker.kwargs.get("ways")
             for way in ways_of(item):
@@ -145,8 +145,9 @@ def render(evidence) -> tuple[str, list[str]]:
             "default (SQLite, local-memory cache); do not edit by hand. CI regenerates it and "
             "fails when this file is stale. Requirements: OWASP ASVS 5.0 (V7 session "
             "management, V9 self-contained tokens, V3.3 cookies, and the V3.4/V3.5 rows the "
-            "ways share) and OWASP WSTG session management tests; the catalogue and the reasons "
-            "are in `tests/security_catalogue.py`.",
+            "ways share), OWASP WSTG session management tests, and which ways survive an "
+            "outage of Redis or of the database; the catalogue and the reasons are in "
+            "`tests/security_catalogue.py`.",
             "",
             "- ✅ **pass**: tests tagged with the requirement ran for this way and passed.",
             "- ⚠️ **by design**: the way has this weakness by its nature; a test demonstrates it.",

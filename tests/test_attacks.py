@@ -2,16 +2,19 @@
 
 import json
 import logging
+import secrets
 from http import HTTPStatus
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core import signing
+from django.http import JsonResponse
 from django.test import Client
 from jwt.algorithms import RSAAlgorithm
 
 from accounts.models import User
+from sessions_demo.middleware import WaySessionMiddleware
 
 from helpers import PASSWORD, WayClient, select_ways, way_named, ways
 from tampering import (
@@ -527,3 +530,36 @@ def test_login_cookies_stay_within_4096_bytes(way, user):
     assert response.status_code == HTTPStatus.OK
     for name, morsel in response.cookies.items():
         assert len(name.encode()) + len(morsel.value.encode()) <= 4096, name
+
+
+def session_response_with(rf, data_size: int):
+    """The cookie way's middleware answering a request whose view stored data_size bytes."""
+    request = rf.get("/api/cookie/resource/")
+    middleware = WaySessionMiddleware(lambda request: JsonResponse({"stored": True}))
+    middleware.process_request(request)
+    # Random text: the signed cookie is compressed, and repeated text would shrink to nothing.
+    request.session["cart"] = secrets.token_urlsafe(data_size)[:data_size]
+    return middleware.process_response(request, JsonResponse({"stored": True}))
+
+
+@pytest.mark.asvs("3.3.5")
+@pytest.mark.ways("cookie")
+def test_signed_cookie_session_near_the_limit_is_kept(rf):
+    response = session_response_with(rf, 3800)
+
+    assert response.status_code == HTTPStatus.OK
+    cookie = response.cookies["cookie-sessionid"]
+    assert 3900 < len("cookie-sessionid") + len(cookie.value) <= 4096
+
+
+@pytest.mark.asvs("3.3.5")
+@pytest.mark.ways("cookie")
+def test_signed_cookie_session_over_the_limit_fails_loudly(rf, caplog):
+    response = session_response_with(rf, 4000)
+
+    assert response.status_code == HTTPStatus.INSUFFICIENT_STORAGE
+    body = json.loads(response.content)
+    assert body["code"] == "session_too_large"
+    assert "nothing was saved" in body["detail"]
+    assert "cookie-sessionid" not in response.cookies
+    assert "would be" in caplog.text

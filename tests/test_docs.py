@@ -35,3 +35,17 @@ def test_readme_documents_the_configured_lifetimes(way):
 def test_readme_documents_the_concurrent_session_policy(way):
     assert "unlimited" in policy_row(way.name)
     assert "logging out of one leaves the others alone" in README
+
+
+def test_readme_summary_matches_the_generated_matrix():
+    matrix = (Path(__file__).resolve().parent.parent / "docs" / "security-matrix.md").read_text()
+    totals = {
+        status: re.search(rf"^\| \*\*{re.escape(status)}\*\* \| \| (.+) \|$", matrix, re.M)[1]
+        for status in ("pass", "by design", "n/a", "not yet")
+    }
+    summary = {
+        status: re.search(rf"^\| \S+ {re.escape(status)} \| (.+) \|$", README, re.M)[1]
+        for status in totals
+    }
+
+    assert summary == totals

@@ -90,7 +90,7 @@ def test_production_profile_refuses_to_start_without_secret_key():
     [
         ("cookie", "django.contrib.sessions.backends.signed_cookies"),
         ("db", "django.contrib.sessions.backends.db"),
-        ("cache", "django.contrib.sessions.backends.cache"),
+        ("cache", "sessions_demo.backends.cache"),
         ("cached-db", "django.contrib.sessions.backends.cached_db"),
     ],
 )

@@ -1,0 +1,93 @@
+"""Service outages as 503 JSON: an unreachable Redis or database, not the client, is at fault.
+
+Two places turn an outage into the same answer: DRF's exception handler, for everything a view
+does (authentication included, which is where sessions and users are loaded), and the session
+middleware, which saves the session after the view has answered. Only errors that mean "could
+not reach the service" count: an IntegrityError or a ProgrammingError is a bug and stays a 500.
+
+What each way does while a service is down (tests/test_faults.py proves it):
+
+- Redis down: the cache way answers 503 on every verb. So does cached-db: Django's cached_db
+  backend reads past a failed cache read to the database, but then writes the copy back and
+  raises, checks new keys and deletes sessions in the cache without catching its errors, and a
+  session deleted from the database while its Redis copy lives on would come back when Redis
+  does, so a clean 503 is the only honest answer. cookie, db, jwt and jwt-cookie never touch
+  Redis and keep working.
+- Database down: all six ways answer 503, since every one of them loads the user from the
+  database on each request (and log in checks the password there).
+"""
+
+import logging
+from http import HTTPStatus
+
+import redis.exceptions
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
+from django.utils.cache import add_never_cache_headers
+from django_redis.exceptions import ConnectionInterrupted
+from rest_framework.response import Response
+from rest_framework.views import exception_handler, set_rollback
+
+logger = logging.getLogger(__name__)
+
+SESSION_STORE_UNAVAILABLE = {
+    "detail": "The session store (Redis) is unreachable; try again later.",
+    "code": "session_store_unavailable",
+}
+DATABASE_UNAVAILABLE = {
+    "detail": "The database is unreachable; try again later.",
+    "code": "database_unavailable",
+}
+
+# django-redis's cache methods re-raise redis-py's own error (ConnectionInterrupted.__cause__);
+# its lower-level client raises ConnectionInterrupted itself.
+REDIS_OUTAGES = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionInterrupted,
+)
+# Refused or lost connections, and SQLite's "database is locked": all worth a retry.
+DATABASE_OUTAGES = (OperationalError, InterfaceError)
+SERVICE_OUTAGES = REDIS_OUTAGES + DATABASE_OUTAGES
+
+
+def outage_body(error: BaseException) -> dict | None:
+    """The 503 body for an error that means a service is unreachable, or None."""
+    if isinstance(error, REDIS_OUTAGES):
+        return SESSION_STORE_UNAVAILABLE
+    if isinstance(error, DATABASE_OUTAGES):
+        return DATABASE_UNAVAILABLE
+    return None
+
+
+def outage_log(error: BaseException, body: dict) -> None:
+    logger.error("%s: %s", body["code"], error, exc_info=error)
+
+
+def api_exception_handler(exc, context):
+    """DRF's exception handler, answering 503 JSON when Redis or the database is unreachable."""
+    response = exception_handler(exc, context)
+    if response is not None:
+        return response
+    body = outage_body(exc)
+    if body is None:
+        return None
+    outage_log(exc, body)
+    # As DRF does for the errors it handles: a request that failed commits nothing.
+    set_rollback()
+    return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+def outage_response(error: BaseException) -> JsonResponse | None:
+    """The 503 JSON response for code outside DRF (middleware), or None if not an outage."""
+    body = outage_body(error)
+    if body is None:
+        return None
+    outage_log(error, body)
+    return unavailable_response(body)
+
+
+def unavailable_response(body: dict) -> JsonResponse:
+    response = JsonResponse(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+    add_never_cache_headers(response)
+    return response
