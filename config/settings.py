@@ -20,6 +20,8 @@ DEBUG = env.bool("DEBUG", default=True)
 _DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 # An empty value counts as unset, so a copied .env.example behaves like no .env at all.
 SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEVELOPMENT_SECRET_KEY if DEBUG else "")
+# Old keys still accepted for verifying (sessions, signed cookies, CSRF), during a rotation.
+SECRET_KEY_FALLBACKS = [key for key in env.list("SECRET_KEY_FALLBACKS", default=[]) if key]
 if not SECRET_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY: it is required when DEBUG is off.")
 
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
     "accounts",
     "sessions_demo",
     "jwt_demo",
+    "comparison",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +81,10 @@ DATABASES = {
         env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
     ),
 }
+# Reuse connections between requests (a new PostgreSQL connection per request costs more
+# than any way's own work), checking them before use so a restarted server is no error.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -1,0 +1,1 @@
+"""Measuring the ways in: cost per request, bytes, scale, cleanup and what survives what."""
