@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate queries lint format test test-embedded test-services test-newest \
+.PHONY: install run migrate compare queries lint format test test-embedded test-services test-newest \
 	security-matrix clean load-check check-secrets
 
 $(BIN)/python:
@@ -31,6 +31,11 @@ migrate: install
 run: migrate
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# What each way costs, against the floor, its stock peer and its fast profile: writes
+# docs/comparison.md, .json and .png (on whatever DATABASE_URL / REDIS_URL say).
+compare: migrate
+	$(BIN)/python manage.py compare
 
 # Queries one resource request costs, per way, on whatever DATABASE_URL / REDIS_URL say.
 queries: migrate

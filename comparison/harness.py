@@ -1,0 +1,146 @@
+"""Calling the WSGI application in-process, timing it, and counting what a request does."""
+
+import io
+import statistics
+import sys
+import time
+from collections import Counter
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+# Django's startproject middleware: the stock configuration every peer is measured in.
+STOCK_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+CACHE_METHODS = ("get", "set", "add", "delete", "has_key", "touch", "get_many", "set_many")
+WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE")
+
+
+def request_host() -> str:
+    """A host name the settings allow, for requests made in-process."""
+    allowed = [host.lstrip(".") for host in settings.ALLOWED_HOSTS if host != "*"]
+    return allowed[0] if allowed else "localhost"
+
+
+def environ_for(path: str, *, cookies: dict[str, str] | None = None, headers=None) -> dict:
+    """The WSGI environ of a GET, as a server would pass it: built once, copied per call."""
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": request_host(),
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": request_host(),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if cookies:
+        environ["HTTP_COOKIE"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    return environ
+
+
+class Call:
+    """One WSGI application and one request to it, ready to be repeated."""
+
+    def __init__(self, handler: WSGIHandler, environ: dict):
+        self.handler = handler
+        self.environ = environ
+        self.status = None
+
+    def _start_response(self, status, headers, exc_info=None):
+        self.status = int(status.split()[0])
+
+    def __call__(self) -> int:
+        response = self.handler(dict(self.environ), self._start_response)
+        for _ in response:
+            pass
+        response.close()
+        return self.status
+
+
+def median_microseconds(call, *, batches: int, per_batch: int) -> float:
+    """Median over batches of the mean time of one call, in µs, after a warm-up batch.
+
+    The median of batch means resists the machine's noise (other processes, GC pauses)
+    better than one long loop or the fastest batch.
+    """
+    for _ in range(per_batch):
+        call()
+    means = []
+    for _ in range(batches):
+        start = time.perf_counter_ns()
+        for _ in range(per_batch):
+            call()
+        means.append((time.perf_counter_ns() - start) / per_batch / 1000)
+    return statistics.median(means)
+
+
+@contextmanager
+def counting_cache_calls(alias: str):
+    """Count the calls made on one cache alias (this thread's instance) while inside."""
+    cache = caches[alias]
+    counts = Counter()
+    originals = {name: getattr(cache, name) for name in CACHE_METHODS}
+
+    def counted(name):
+        def call(*args, **kwargs):
+            counts[name] += 1
+            return originals[name](*args, **kwargs)
+
+        return call
+
+    for name in CACHE_METHODS:
+        setattr(cache, name, counted(name))
+    try:
+        yield counts
+    finally:
+        for name in CACHE_METHODS:
+            delattr(cache, name)
+
+
+@contextmanager
+def counting(alias: str = "sessions"):
+    """Queries, writing statements and cache calls made while inside."""
+    with CaptureQueriesContext(connection) as queries, counting_cache_calls(alias) as cache:
+        result = {}
+        yield result
+    statements = [query["sql"].lstrip().split(" ", 1)[0].upper() for query in queries]
+    result["queries"] = len(statements)
+    result["rows_written"] = sum(statements.count(kind) for kind in WRITE_STATEMENTS)
+    result["cache_calls"] = sum(cache.values())
+    result["cache_writes"] = sum(cache[name] for name in ("set", "add", "delete", "set_many"))
+
+
+def set_cookie_bytes(response, names) -> int:
+    """Bytes of the Set-Cookie header lines that set the given cookies."""
+    return sum(
+        len(f"Set-Cookie: {morsel.OutputString()}\r\n".encode())
+        for name, morsel in response.cookies.items()
+        if name in names
+    )
+
+
+def cookie_header_bytes(cookies: dict[str, str]) -> int:
+    """Bytes of the Cookie header line a browser sends with these cookies."""
+    pairs = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    return len(f"Cookie: {pairs}\r\n".encode())

@@ -1,0 +1,116 @@
+"""Measure every way in and write docs/comparison.md, .json and .png."""
+
+import os
+import platform
+import secrets
+from pathlib import Path
+
+import django
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+from accounts.models import User
+from accounts.ways import SESSION_WAYS, WAYS, cache_description, database_description
+from comparison.measure import (
+    Timing,
+    created_sessions_delete,
+    floor_microseconds,
+    measure_fast_tradeoff,
+    measure_growth,
+    measure_way,
+    user_lookup_microseconds,
+)
+from comparison.report import write_chart, write_json, write_markdown
+
+
+def machine() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class Command(BaseCommand):
+    help = "Measure what each way in costs and write docs/comparison.md, .json and .png."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--output-dir", default=str(Path(settings.BASE_DIR) / "docs"))
+        parser.add_argument(
+            "--quick", action="store_true", help="tiny batches: a smoke test, not a measurement"
+        )
+
+    def handle(self, *args, output_dir, quick, **options):
+        timing = Timing(batches=3, per_batch=20) if quick else Timing(batches=15, per_batch=200)
+        steps = ["floor", *(f"way {way.name}" for way in WAYS), "growth", "write"]
+        progress = Progress(steps, self.stderr)
+        results = {
+            "meta": {
+                "command": "python manage.py compare" + (" --quick" if quick else ""),
+                "machine": machine(),
+                "cores": os.cpu_count(),
+                "python": platform.python_version(),
+                "django": django.get_version(),
+                "database": database_description(),
+                "cache": cache_description(),
+                "timing": {"batches": timing.batches, "requests_per_batch": timing.per_batch},
+            }
+        }
+        password = secrets.token_urlsafe(16)
+        user = User.objects.create_user(
+            username=f"compare-{secrets.token_hex(4)}",
+            email="compare@example.com",
+            password=password,
+        )
+        try:
+            progress.step()
+            results["floor_us"] = floor_microseconds(timing)
+            results["user_lookup_us"] = user_lookup_microseconds(timing, user)
+            results["ways"] = []
+            for way in WAYS:
+                progress.step()
+                measured = measure_way(way, user=user, password=password, timing=timing)
+                measured["fast_tradeoff"] = measure_fast_tradeoff(way, user)
+                results["ways"].append(measured)
+            progress.step()
+            results["growth"] = [
+                {"way": way.name, "rows": measure_growth(way)} for way in SESSION_WAYS
+            ]
+        finally:
+            # Leave nothing behind: each login was logged out; these go too.
+            created_sessions_delete()
+            OutstandingToken.objects.filter(user=user).delete()
+            user.delete()
+        progress.step()
+        output = Path(output_dir)
+        output.mkdir(parents=True, exist_ok=True)
+        write_json(results, output / "comparison.json")
+        write_markdown(results, output / "comparison.md")
+        write_chart(results, output / "comparison.png")
+        progress.done()
+        self.stdout.write(f"Wrote {output / 'comparison.md'}, .json and .png.")
+
+
+class Progress:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self, steps: list[str], stream):
+        self.steps, self.stream, self.done_steps = steps, stream, 0
+
+    def step(self) -> None:
+        label = self.steps[self.done_steps] if self.done_steps < len(self.steps) else ""
+        self.done_steps += 1
+        filled = round(30 * self.done_steps / len(self.steps))
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done_steps}/{len(self.steps)} "
+            f"{label:<20}",
+            ending="",
+        )
+        self.stream.flush()
+
+    def done(self) -> None:
+        self.stream.write("")

@@ -1,0 +1,265 @@
+"""What one request of each way costs, against the floor, its stock peer and its fast profile."""
+
+import secrets
+from dataclasses import dataclass
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.sessions.backends.cache import KEY_PREFIX as CACHE_PREFIX
+from django.contrib.sessions.backends.cached_db import KEY_PREFIX as CACHED_DB_PREFIX
+from django.contrib.sessions.models import Session
+from django.core.cache import caches
+from django.core.handlers.wsgi import WSGIHandler
+from django.http import JsonResponse
+from django.test import RequestFactory, override_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.clients import WayClient
+from accounts.models import User
+from accounts.ways import Way
+from comparison.harness import (
+    STOCK_MIDDLEWARE,
+    Call,
+    cookie_header_bytes,
+    counting,
+    environ_for,
+    median_microseconds,
+    request_host,
+    set_cookie_bytes,
+)
+from comparison.peers import USER_SNAPSHOT_KEY
+from sessions_demo.middleware import WaySessionMiddleware
+
+STOCK = {"MIDDLEWARE": STOCK_MIDDLEWARE, "ROOT_URLCONF": "comparison.peers"}
+# The db way's fast profile also reads through the cache: the cached_db engine.
+FAST_ENGINES = {"db": settings.SESSION_ENGINES["cached-db"]}
+SESSION_DATA_SIZES_KB = (0, 1, 3, 5)
+
+
+@dataclass(frozen=True)
+class Timing:
+    batches: int
+    per_batch: int
+
+    def of(self, call) -> float:
+        return round(median_microseconds(call, batches=self.batches, per_batch=self.per_batch), 1)
+
+
+def timed_request(timing: Timing, path: str, *, cookies=None, headers=None, **overrides) -> float:
+    """µs per GET of path, under the given settings; the request must succeed."""
+    with override_settings(**overrides):
+        call = Call(WSGIHandler(), environ_for(path, cookies=cookies, headers=headers))
+        status = call()
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status} under {overrides or 'the project'}")
+        return timing.of(call)
+
+
+def floor_microseconds(timing: Timing) -> float:
+    return timed_request(timing, "/floor/", **STOCK)
+
+
+def user_lookup_microseconds(timing: Timing, user: User) -> float:
+    return timing.of(lambda: User.objects.get(pk=user.pk))
+
+
+def credential_of(client: WayClient) -> tuple[dict, dict]:
+    """The cookies and headers that carry the client's credential to the resource."""
+    if client.way.transport == "header":
+        return {}, {"Authorization": f"Bearer {client.credential}"}
+    return {client.credential_name: client.credential}, {}
+
+
+def wire_bytes(cookies: dict, headers: dict) -> int:
+    if headers:
+        return sum(len(f"{name}: {value}\r\n".encode()) for name, value in headers.items())
+    return cookie_header_bytes(cookies)
+
+
+def primitive(way: Way, client: WayClient):
+    """The one operation the way cannot do without, as a callable."""
+    credential = client.credential
+    if way.name == "cookie":
+        store = import_module(way.session_engine).SessionStore
+        return "signing.loads of the cookie", lambda: store(session_key=credential).load()
+    if way.name == "db":
+        return "session SELECT by primary key", lambda: Session.objects.filter(
+            pk=credential
+        ).first()
+    if way.kind == "session":
+        prefix = CACHE_PREFIX if way.name == "cache" else CACHED_DB_PREFIX
+        cache = caches[settings.SESSION_CACHE_ALIAS]
+        return "sessions-cache GET", lambda: cache.get(prefix + credential)
+    return "JWT decode and verify", lambda: AccessToken(credential)
+
+
+def stored_bytes(way: Way, client: WayClient) -> int:
+    """Bytes the server keeps for one login: session row, cache value, or refresh token."""
+    if way.name == "cookie":
+        return 0
+    if way.kind == "token":
+        return len(OutstandingToken.objects.order_by("-pk").values_list("token", flat=True)[0])
+    total = 0
+    if way.name in {"db", "cached-db"}:
+        total += len(Session.objects.get(pk=client.credential).session_data)
+    if way.name in {"cache", "cached-db"}:
+        prefix = CACHE_PREFIX if way.name == "cache" else CACHED_DB_PREFIX
+        total += cache_value_bytes(prefix + client.credential)
+    return total
+
+
+def cache_value_bytes(key: str) -> int:
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    made = cache.make_key(key)
+    if hasattr(cache, "client"):  # django-redis
+        return cache.client.get_client().strlen(made)
+    return len(cache._cache[made])  # local memory keeps the pickled value
+
+
+# Sessions the measurements created outside any login, to delete when done: (engine, key).
+created_sessions: list[tuple[str, str]] = []
+
+
+def created_sessions_delete() -> None:
+    while created_sessions:
+        engine, key = created_sessions.pop()
+        import_module(engine).SessionStore().delete(key)
+
+
+def fast_credential(way: Way, user: User) -> tuple[dict, dict]:
+    """A credential for the way's fast profile: a session with a user snapshot, or claims."""
+    snapshot = {"id": user.pk, "username": user.username, "email": user.email}
+    if way.kind == "token":
+        token = AccessToken.for_user(user)
+        token["username"], token["email"] = user.username, user.email
+        if way.transport == "header":
+            return {}, {"Authorization": f"Bearer {token}"}
+        return {settings.JWT_ACCESS_COOKIE_NAME: str(token)}, {}
+    engine = FAST_ENGINES.get(way.name, way.session_engine)
+    store = import_module(engine).SessionStore()
+    store.update({USER_SNAPSHOT_KEY: snapshot, "way": way.name})
+    store.save()
+    if engine != settings.SESSION_ENGINES["cookie"]:
+        created_sessions.append((engine, store.session_key))
+    return {"sessionid": store.session_key}, {}
+
+
+def peer_settings(way: Way, *, fast: bool = False) -> dict:
+    if way.kind == "token":
+        return STOCK
+    engine = FAST_ENGINES.get(way.name, way.session_engine) if fast else way.session_engine
+    return {**STOCK, "SESSION_ENGINE": engine}
+
+
+def peer_path(way: Way, *, fast: bool = False) -> str:
+    kind = "token" if way.kind == "token" else "session"
+    return f"/{'fast' if fast else 'peer'}/{way.name}/{kind}/"
+
+
+def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
+    """Everything about one way: costs, counts and bytes."""
+    client = WayClient(way, HTTP_HOST=request_host())
+    with counting() as login:
+        response = client.login(user.username, password)
+    if response.status_code != 200:
+        raise RuntimeError(f"{way.name}: login answered {response.status_code}")
+    cookies, headers = credential_of(client)
+    credential_cookies = [name for name in response.cookies if "csrftoken" not in name]
+
+    with override_settings(DEBUG=False):
+        call = Call(
+            WSGIHandler(), environ_for(way.path("resource"), cookies=cookies, headers=headers)
+        )
+        call()
+        with counting() as request:
+            call()
+    project = timed_request(timing, way.path("resource"), cookies=cookies, headers=headers)
+    if way.kind == "session":
+        peer_cookies, peer_headers = {"sessionid": client.credential}, {}
+    else:
+        peer_cookies, peer_headers = cookies, headers
+    peer = timed_request(
+        timing, peer_path(way), cookies=peer_cookies, headers=peer_headers, **peer_settings(way)
+    )
+    fast_cookies, fast_headers = fast_credential(way, user)
+    fast = timed_request(
+        timing,
+        peer_path(way, fast=True),
+        cookies=fast_cookies,
+        headers=fast_headers,
+        **peer_settings(way, fast=True),
+    )
+    primitive_name, primitive_call = primitive(way, client)
+    stored = stored_bytes(way, client)
+    with counting() as logout:
+        client.logout()
+    return {
+        "way": way.name,
+        "project_us": project,
+        "peer_us": peer,
+        "fast_us": fast,
+        "primitive": primitive_name,
+        "primitive_us": timing.of(primitive_call),
+        "queries_per_request": request["queries"],
+        "cache_calls_per_request": request["cache_calls"],
+        "credential_bytes_on_wire": wire_bytes(cookies, headers),
+        "set_cookie_bytes_at_login": set_cookie_bytes(response, credential_cookies),
+        "stored_bytes_per_session": stored,
+        "rows_written_per_login": login["rows_written"],
+        "cache_writes_per_login": login["cache_writes"],
+        "rows_written_per_logout": logout["rows_written"],
+        "cache_writes_per_logout": logout["cache_writes"],
+    }
+
+
+def measure_fast_tradeoff(way: Way, user: User) -> dict:
+    """What the fast profile gives up: does a deactivated user keep access?"""
+    cookies, headers = fast_credential(way, user)
+    with override_settings(**peer_settings(way, fast=True)):
+        call = Call(
+            WSGIHandler(), environ_for(peer_path(way, fast=True), cookies=cookies, headers=headers)
+        )
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        try:
+            status = call()
+        finally:
+            User.objects.filter(pk=user.pk).update(is_active=True)
+    lifetime = (
+        settings.SESSION_COOKIE_AGE
+        if way.kind == "session"
+        else int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
+    )
+    return {
+        "deactivated_user_keeps_access": status == 200,
+        "until_seconds": lifetime if status == 200 else 0,
+    }
+
+
+def measure_growth(way: Way) -> list[dict]:
+    """How the session way's credential and store grow as the session holds more data."""
+    rows = []
+    for kilobytes in SESSION_DATA_SIZES_KB:
+        request = RequestFactory().get(way.path("resource"), HTTP_HOST=request_host())
+        middleware = WaySessionMiddleware(lambda request: JsonResponse({}))
+        middleware.process_request(request)
+        # Text that does not compress, as real data mostly would not.
+        request.session["data"] = random_text(kilobytes * 1024)
+        response = middleware.process_response(request, JsonResponse({}))
+        morsel = response.cookies.get(way.session_cookie_name)
+        row = {
+            "session_data_kb": kilobytes,
+            "status": response.status_code,
+            "cookie_bytes": len(way.session_cookie_name) + len(morsel.value) if morsel else 0,
+        }
+        if response.status_code == 200 and way.name != "cookie":
+            client = WayClient(way)
+            client.credential = morsel.value
+            row["stored_bytes"] = stored_bytes(way, client)
+            import_module(way.session_engine).SessionStore().delete(morsel.value)
+        rows.append(row)
+    return rows
+
+
+def random_text(size: int) -> str:
+    return secrets.token_urlsafe(size)[:size]

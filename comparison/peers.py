@@ -1,0 +1,110 @@
+"""What each way is measured against: the floor, the stock peer and the fast profile.
+
+Every configuration runs in Django's startproject middleware (STOCK_MIDDLEWARE), so the only
+difference between a way's endpoint and its peer is the code this project adds.
+
+- floor: a bare JSON view, no authentication: what Django itself costs.
+- peer: the same way set up the stock way: Django's own SessionMiddleware with the way's
+  engine and a plain view, or a plain DRF view with SimpleJWT's authentication class.
+- fast: the way tuned for speed, with a trade-off: sessions carry a snapshot of the user
+  (no user query; the db way also reads through the cache), tokens carry the user's claims
+  (SimpleJWT's JWTStatelessUserAuthentication). A deactivated or deleted user keeps access
+  until the session or token expires, and a password change goes unnoticed.
+"""
+
+from django.http import JsonResponse
+from django.urls import path
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import (
+    JWTAuthentication,
+    JWTStatelessUserAuthentication,
+)
+
+from jwt_demo.authentication import JWTCookieAuthentication
+
+RESOURCE = "The same protected resource, reached through every way in."
+USER_SNAPSHOT_KEY = "user_snapshot"
+UNAUTHORIZED = {"detail": "Authentication credentials were not provided."}
+
+
+def body(way: str, user: dict) -> dict:
+    return {"way": way, "user": user, "resource": RESOURCE}
+
+
+def bare_json(request):
+    return JsonResponse({"ok": True})
+
+
+def stock_session_resource(request, way):
+    """A plain Django view behind Django's own SessionMiddleware and AuthenticationMiddleware."""
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse(UNAUTHORIZED, status=401)
+    return JsonResponse(body(way, {"id": user.pk, "username": user.username, "email": user.email}))
+
+
+def fast_session_resource(request, way):
+    """The user from a snapshot kept in the session at login: no query at all."""
+    snapshot = request.session.get(USER_SNAPSHOT_KEY)
+    if snapshot is None:
+        return JsonResponse(UNAUTHORIZED, status=401)
+    return JsonResponse(body(way, snapshot))
+
+
+class StockTokenResource(APIView):
+    """A plain DRF view with SimpleJWT's authentication class (or the cookie reader)."""
+
+    permission_classes = [IsAuthenticated]
+    way = None
+
+    def get(self, request):
+        user = request.user
+        return Response(
+            body(self.way, {"id": user.pk, "username": user.username, "email": user.email})
+        )
+
+
+class JWTCookieStatelessAuthentication(JWTCookieAuthentication):
+    """The jwt-cookie way's reader with SimpleJWT's stateless user."""
+
+    get_user = JWTStatelessUserAuthentication.get_user
+
+
+class FastTokenResource(StockTokenResource):
+    """SimpleJWT's stateless user: the user is the token's claims, no query."""
+
+    def get(self, request):
+        token = request.auth
+        user = {"id": int(token["user_id"]), "username": token["username"], "email": token["email"]}
+        return Response(body(self.way, user))
+
+
+urlpatterns = [
+    path("floor/", bare_json),
+    path("peer/<str:way>/session/", stock_session_resource),
+    path("fast/<str:way>/session/", fast_session_resource),
+    path(
+        "peer/jwt/token/",
+        StockTokenResource.as_view(way="jwt", authentication_classes=[JWTAuthentication]),
+    ),
+    path(
+        "peer/jwt-cookie/token/",
+        StockTokenResource.as_view(
+            way="jwt-cookie", authentication_classes=[JWTCookieAuthentication]
+        ),
+    ),
+    path(
+        "fast/jwt/token/",
+        FastTokenResource.as_view(
+            way="jwt", authentication_classes=[JWTStatelessUserAuthentication]
+        ),
+    ),
+    path(
+        "fast/jwt-cookie/token/",
+        FastTokenResource.as_view(
+            way="jwt-cookie", authentication_classes=[JWTCookieStatelessAuthentication]
+        ),
+    ),
+]

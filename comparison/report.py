@@ -1,0 +1,161 @@
+"""Writing the comparison: Markdown for readers, JSON for machines, a PNG chart for both."""
+
+import json
+from pathlib import Path
+
+UNITS = {
+    "_us": "µs",
+    "_bytes": "bytes",
+    "_seconds": "s",
+    "_kb": "KB",
+    "per_request": "per request",
+    "per_login": "per login",
+    "per_logout": "per logout",
+}
+
+
+def write_json(results: dict, path: Path) -> None:
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}×" if base else "—"
+
+
+def write_markdown(results: dict, path: Path) -> None:
+    meta, floor = results["meta"], results["floor_us"]
+    ways = results["ways"]
+    lines = [
+        "# What each way in costs",
+        "",
+        f"Measured by `{meta['command']}` on {meta['machine']} ({meta['cores']} cores), "
+        f"Python {meta['python']}, Django {meta['django']}, {meta['database']}, sessions cache: "
+        f"{meta['cache']}. Machine-readable: `docs/comparison.json` (every figure with its "
+        "unit); chart: `docs/comparison.png`.",
+        "",
+        "## How to read this",
+        "",
+        "Every figure comes from one run, in-process: the WSGI application called directly "
+        "with a prepared request, warm, the median of repeated batches. Because the machine is "
+        "shared and noisy, compare the ratios, not the microseconds: the **floor** is a bare "
+        f"JSON view ({floor} µs here), the **peer** is the same way set up the stock way "
+        "(Django's SessionMiddleware with the way's engine and a plain view, or a plain DRF "
+        "view with SimpleJWT), the **primitive** is the one operation the way cannot do "
+        "without, and the **fast** profile is the way tuned for speed, with the trade-off "
+        "stated below. Every configuration runs in Django's startproject middleware. "
+        f"A primary-key SELECT of the user costs {results['user_lookup_us']} µs: every way but "
+        "the fast profiles pays it on every request.",
+        "",
+        "## Cost per resource request",
+        "",
+        "| way | project µs | × floor | × peer (target ≤ 1.10) | fast µs | fast ÷ (floor + "
+        "primitive) (target ≤ 2) | primitive | primitive µs |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for way in ways:
+        lines.append(
+            f"| `{way['way']}` | {way['project_us']} | {ratio(way['project_us'], floor)} | "
+            f"{ratio(way['project_us'], way['peer_us'])} | {way['fast_us']} | "
+            f"{ratio(way['fast_us'], floor + way['primitive_us'])} | {way['primitive']} | "
+            f"{way['primitive_us']} |"
+        )
+    lines += [
+        "",
+        "## What one request, login and logout do",
+        "",
+        "| way | queries / request | cache calls / request | credential on the wire (bytes) "
+        "| Set-Cookie at login (bytes) | stored per session (bytes) | rows written: login, "
+        "logout | cache writes: login, logout |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for way in ways:
+        lines.append(
+            f"| `{way['way']}` | {way['queries_per_request']} | {way['cache_calls_per_request']} "
+            f"| {way['credential_bytes_on_wire']} | {way['set_cookie_bytes_at_login']} | "
+            f"{way['stored_bytes_per_session']} | {way['rows_written_per_login']}, "
+            f"{way['rows_written_per_logout']} | {way['cache_writes_per_login']}, "
+            f"{way['cache_writes_per_logout']} |"
+        )
+    lines += [
+        "",
+        "## The fast profiles and what they give up",
+        "",
+        "Sessions keep a snapshot of the user (id, username, email) in the session at login and "
+        "answer from it without a query; the db way's profile also reads through the cache "
+        "(the cached_db engine). Tokens carry the same claims and use SimpleJWT's "
+        "`JWTStatelessUserAuthentication`. The price, measured: a deactivated (or deleted) user "
+        "keeps access until the session or token expires, and a password change goes unnoticed.",
+        "",
+        "| way | deactivated user keeps access | for up to |",
+        "|---|---|---|",
+    ]
+    for way in ways:
+        tradeoff = way["fast_tradeoff"]
+        lines.append(
+            f"| `{way['way']}` | {'yes' if tradeoff['deactivated_user_keeps_access'] else 'no'} | "
+            f"{tradeoff['until_seconds']} s |"
+        )
+    lines += [
+        "",
+        "## How the credential grows with session data",
+        "",
+        "The same session holding 0 to 5 KB of data that does not compress. The signed cookie "
+        "carries it all: past 4096 bytes a browser would silently drop the cookie, so the "
+        'project refuses with `507` and `"code": "session_too_large"` instead. A JWT cannot '
+        "hold session state at all: it is signed once at login.",
+        "",
+        "| way | "
+        + " | ".join(f"{row['session_data_kb']} KB" for row in results["growth"][0]["rows"])
+        + " |",
+        "|---|" + "---|" * len(results["growth"][0]["rows"]),
+    ]
+    for growth in results["growth"]:
+        cells = []
+        for row in growth["rows"]:
+            if row["status"] != 200:
+                cells.append(f"**{row['status']}** (refused)")
+            elif growth["way"] == "cookie":
+                cells.append(f"cookie {row['cookie_bytes']} B")
+            else:
+                cells.append(f"cookie {row['cookie_bytes']} B, stored {row['stored_bytes']} B")
+        lines.append(f"| `{growth['way']}` | " + " | ".join(cells) + " |")
+    for section in results.get("sections", []):
+        lines += ["", f"## {section['title']}", "", *section["lines"]]
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        f"`{meta['command']}` (or `make compare`) writes these three files again.",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    ways = results["ways"]
+    names = [way["way"] for way in ways]
+    series = [
+        ("this project", "project_us", "#1f77b4"),
+        ("stock peer", "peer_us", "#ff7f0e"),
+        ("fast profile", "fast_us", "#2ca02c"),
+    ]
+    figure, axes = pyplot.subplots(figsize=(10, 5), dpi=110)
+    width = 0.27
+    for index, (label, key, color) in enumerate(series):
+        positions = [n + (index - 1) * width for n in range(len(names))]
+        axes.bar(positions, [way[key] for way in ways], width, label=label, color=color)
+    axes.axhline(results["floor_us"], color="black", linestyle="--", linewidth=1)
+    axes.text(
+        len(names) - 0.5, results["floor_us"], " floor: bare JSON view", va="bottom", ha="right"
+    )
+    axes.set_xticks(range(len(names)), names)
+    axes.set_ylabel("µs per resource request (in-process, median)")
+    axes.set_title("Cost of one protected request, per way in")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    pyplot.close(figure)

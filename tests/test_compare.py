@@ -1,0 +1,98 @@
+"""The compare command: a smoke run at a tiny size, and the counts it reports, exactly."""
+
+import json
+from http import HTTPStatus
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+from accounts.models import User
+
+from helpers import QUERIES_PER_RESOURCE_REQUEST
+
+# Cache calls one resource request makes: the cache ways read their session once.
+CACHE_CALLS_PER_REQUEST = {
+    "cookie": 0,
+    "db": 0,
+    "cache": 1,
+    "cached-db": 1,
+    "jwt": 0,
+    "jwt-cookie": 0,
+}
+# Writes at login and logout: last_login, the session row or key, the outstanding token.
+WRITES = {
+    "cookie": {"rows_written_per_login": 1, "cache_writes_per_login": 0},
+    "db": {"rows_written_per_login": 3, "rows_written_per_logout": 1},
+    "cache": {"cache_writes_per_login": 2, "cache_writes_per_logout": 1},
+    "cached-db": {"rows_written_per_login": 3, "cache_writes_per_logout": 1},
+    "jwt": {"rows_written_per_login": 1, "rows_written_per_logout": 1},
+    "jwt-cookie": {"rows_written_per_login": 1, "rows_written_per_logout": 1},
+}
+
+
+RUN = {}
+
+
+@pytest.fixture
+def comparison(transactional_db, tmp_path_factory):
+    """The output directory of one compare --quick run, shared by this module's tests."""
+    if not RUN:
+        output = tmp_path_factory.mktemp("comparison")
+        call_command("compare", "--quick", "--output-dir", str(output))
+        RUN["output"] = output
+        RUN["left_behind"] = {
+            "users": User.objects.count(),
+            "sessions": Session.objects.count(),
+            "tokens": OutstandingToken.objects.count(),
+        }
+    return RUN["output"]
+
+
+def test_compare_writes_markdown_json_and_a_png(comparison):
+    results = json.loads((comparison / "comparison.json").read_text())
+    markdown = (comparison / "comparison.md").read_text()
+
+    assert [way["way"] for way in results["ways"]] == list(QUERIES_PER_RESOURCE_REQUEST)
+    assert results["floor_us"] > 0
+    assert markdown.startswith("# What each way in costs\n")
+    assert "## How to read this" in markdown
+    assert (comparison / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_counts_queries_and_cache_calls_per_request(comparison):
+    results = json.loads((comparison / "comparison.json").read_text())
+
+    assert {way["way"]: way["queries_per_request"] for way in results["ways"]} == (
+        QUERIES_PER_RESOURCE_REQUEST
+    )
+    assert {way["way"]: way["cache_calls_per_request"] for way in results["ways"]} == (
+        CACHE_CALLS_PER_REQUEST
+    )
+
+
+def test_compare_counts_writes_per_login_and_logout(comparison):
+    results = {
+        way["way"]: way for way in json.loads((comparison / "comparison.json").read_text())["ways"]
+    }
+
+    for way, expected in WRITES.items():
+        assert {key: results[way][key] for key in expected} == expected, way
+
+
+def test_compare_reports_what_the_cookie_way_cannot_hold(comparison):
+    growth = json.loads((comparison / "comparison.json").read_text())["growth"]
+    cookie = next(entry["rows"] for entry in growth if entry["way"] == "cookie")
+
+    assert [row["status"] for row in cookie] == [
+        HTTPStatus.OK,
+        HTTPStatus.OK,
+        HTTPStatus.OK,
+        HTTPStatus.INSUFFICIENT_STORAGE,
+    ]
+    assert all(row["cookie_bytes"] <= 4096 for row in cookie)
+
+
+def test_compare_leaves_no_user_session_or_token_behind(comparison):
+    assert RUN["left_behind"] == {"users": 0, "sessions": 0, "tokens": 0}
