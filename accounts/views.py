@@ -1,7 +1,6 @@
 """The landing page, the listing of ways in, and the base view every way's endpoints share."""
 
 from django.conf import settings
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.generic import TemplateView
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -10,6 +9,9 @@ from rest_framework.views import APIView
 from accounts.permissions import CsrfTokenRequired
 from accounts.schema import WayListSerializer, WaySchema
 from accounts.ways import WAYS, Way, cache_description
+
+# What Django's add_never_cache_headers sends.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 class WayView(APIView):
@@ -27,10 +29,10 @@ class WayView(APIView):
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         # Credentials, and what they unlock, must never be kept by a browser or shared cache,
-        # and a cache must not hand one client's answer to another.
-        add_never_cache_headers(response)
-        credential_header = "Cookie" if self.way.transport == "cookie" else "Authorization"
-        patch_vary_headers(response, (credential_header,))
+        # and a cache must not hand one client's answer to another. Set outright, not patched:
+        # nothing before this point sets them, and this runs on every request.
+        response.headers["Cache-Control"] = NEVER_CACHE
+        response.headers["Vary"] = "Cookie" if self.way.transport == "cookie" else "Authorization"
         return response
 
     def logged_out_response(self) -> Response:
