@@ -119,8 +119,10 @@ def write_markdown(results: dict, path: Path) -> None:
             else:
                 cells.append(f"cookie {row['cookie_bytes']} B, stored {row['stored_bytes']} B")
         lines.append(f"| `{growth['way']}` | " + " | ".join(cells) + " |")
-    for section in results.get("sections", []):
-        lines += ["", f"## {section['title']}", "", *section["lines"]]
+    lines += http_lines(results["http"])
+    lines += survival_lines(results["survival"])
+    if "scale" in results:
+        lines += scale_lines(results["scale"])
     lines += [
         "",
         "## Reproduce",
@@ -159,3 +161,68 @@ def write_chart(results: dict, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path)
     pyplot.close(figure)
+
+
+def http_lines(http: dict) -> list[str]:
+    rows, floor = http["rows"], http["rows"]["floor"]["requests_per_second"]
+    lines = [
+        "",
+        "## Over HTTP",
+        "",
+        f"gunicorn on loopback ({http['gunicorn_workers']} worker(s) × "
+        f"{http['gunicorn_threads']} threads), {http['connections']} concurrent connections for "
+        f"{http['seconds_per_way']} s per way, measured with {http['tool']}; the floor is "
+        f"{http['floor']}. Client and server share this machine's cores.",
+        "",
+        "| way | requests/s | ÷ floor | p50 ms | p99 ms | errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        lines.append(
+            f"| {'floor' if name == 'floor' else f'`{name}`'} | {row['requests_per_second']:.0f} "
+            f"| {row['requests_per_second'] / floor:.2f} | {row['p50_ms']} | {row['p99_ms']} "
+            f"| {row['errors']} |"
+        )
+    return lines
+
+
+def survival_lines(survival: dict) -> list[str]:
+    mark = {True: "yes", False: "**no**"}
+    config = survival["configuration"]
+    lines = [
+        "",
+        "## What a logged-in credential survives, and how long a revoked one lives",
+        "",
+        f"Two gunicorn servers sharing the database ({config['database']}) and the sessions "
+        f"cache ({config['sessions_cache']}). Revocation delay: "
+        f"{survival['measures']['revocation_delay']}.",
+        "",
+        "| way | server restart | SECRET_KEY rotation (old key in SECRET_KEY_FALLBACKS) | second "
+        "app server | logout → copy refused | password change → copy refused |",
+        "|---|---|---|---|---|---|",
+    ]
+    for way, survives in survival["survival"].items():
+        delay = survival["revocation_delay"][way]
+        lines.append(
+            f"| `{way}` | {mark[survives['restart']]} | {mark[survives['key_rotation']]} | "
+            f"{mark[survives['second_server']]} | {seconds(delay['logout_s'])} | "
+            f"{seconds(delay['password_change_s'])} |"
+        )
+    return lines + [f"\n{note}" for note in survival["notes"]]
+
+
+def seconds(value) -> str:
+    return f"{value} s" if isinstance(value, int | float) else value
+
+
+def scale_lines(scale: dict) -> list[str]:
+    return [
+        "",
+        "## At scale",
+        "",
+        "From `make bench-scale` (`docs/scale.json`, every figure with its unit):",
+        "",
+        "```json",
+        json.dumps(scale, indent=2, ensure_ascii=False),
+        "```",
+    ]

@@ -19,236 +19,22 @@ worker process (with threads). Servers and services must be on loopback.
 """
 
 import argparse
-import contextlib
-import http.client
-import json
 import os
-import secrets
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
-LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - the demo user of a throwaway database
+# Run as a script, this file's directory is on the path, not the project it belongs to.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-# --- The server ------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def gunicorn_serving(env: dict[str, str], *, workers: int = 1, threads: int = 8) -> Iterator[str]:
-    """Serve the project with gunicorn on a free loopback port; yields the base URL.
-
-    The listening socket is opened here and handed over, so there is no race for the port,
-    and requests made before gunicorn is ready wait in its backlog instead of failing.
-    """
-    listener = socket.create_server((LOOPBACK, 0), backlog=256)
-    base_url = f"http://{LOOPBACK}:{listener.getsockname()[1]}"
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after it is printed
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        f"--bind=fd://{listener.fileno()}",
-        "--worker-class=gthread",
-        f"--workers={workers}",
-        f"--threads={threads}",
-        "--graceful-timeout=5",
-        "--log-level=warning",
-    ]
-    env = {key: value for key, value in env.items() if key != "GUNICORN_CMD_ARGS"}
-    process = subprocess.Popen(  # noqa: S603 - this interpreter's gunicorn, fixed arguments
-        command,
-        cwd=BASE_DIR,
-        env=env,
-        pass_fds=(listener.fileno(),),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    listener.close()  # gunicorn holds its own copy
-    try:
-        wait_until_serving(base_url, process)
-        yield base_url
-    except BaseException:
-        log.seek(0)
-        sys.stderr.write(log.read().decode(errors="replace")[-4000:])
-        raise
-    finally:
-        stop(process)
-        log.close()
-
-
-def wait_until_serving(base_url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    url = urlsplit(base_url)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {process.returncode}")
-        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
-        try:
-            connection.request("GET", "/api/ways/")
-            if connection.getresponse().status == HTTPStatus.OK:
-                return
-        except OSError:
-            pass
-        finally:
-            connection.close()
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer on {base_url} within {timeout:.0f} s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop gunicorn (its master stops its workers), forcefully if it will not go."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-# --- A client --------------------------------------------------------------------------------
-
-
-class Client:
-    """One HTTP/1.1 connection with cookies of its own, as one browser or API client."""
-
-    def __init__(self, base_url: str):
-        url = urlsplit(base_url)
-        self.connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-        self.cookies: dict[str, str] = {}
-        self.headers: dict[str, str] = {}
-
-    def request(self, method: str, path: str, body: dict | None = None, headers=None):
-        headers = {**self.headers, **(headers or {})}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        payload = None
-        if body is not None:
-            payload = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        self.connection.request(method, path, body=payload, headers=headers)
-        response = self.connection.getresponse()
-        content = response.read()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            for name, morsel in SimpleCookie(header).items():
-                self.cookies[name] = morsel.value
-        return response.status, content
-
-    def log_in(self, way: dict) -> None:
-        """Log in through the way's real endpoints, as the README's curl examples do."""
-        headers = {}
-        if way["transport"] == "cookie":
-            self.request("GET", way["login"])  # the csrftoken cookie
-            headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
-        credentials = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
-        status, content = self.request("POST", way["login"], credentials, headers)
-        if status != HTTPStatus.OK:
-            raise LoginFailed(f"{way['name']}: login answered {status}: {content[:200]!r}")
-        if way["transport"] == "header":
-            self.headers["Authorization"] = f"Bearer {json.loads(content)['access']}"
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-class LoginFailed(Exception):
-    pass
-
-
-# --- The run ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Tally:
-    """What the clients of one row saw; the clients add to it under its lock."""
-
-    name: str
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies) + len(self.errors)
-
-    def percentile_ms(self, fraction: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def hammer(base_url: str, name: str, path: str, way: dict | None, args) -> Tally:
-    """CLIENTS clients: each logs in (if a way is given), then GETs path until time is up."""
-    tally = Tally(name)
-    cap_per_client = args.max_requests // args.clients
-    deadline: list[float] = []
-
-    def start_the_clock() -> None:  # run once, as the last client passes the barrier
-        deadline.append(time.monotonic() + args.seconds)
-
-    ready = threading.Barrier(args.clients, action=start_the_clock)
-
-    def client_run() -> None:
-        client = Client(base_url)
-        try:
-            try:
-                if way is not None:
-                    client.log_in(way)
-            except (OSError, http.client.HTTPException, LoginFailed) as error:
-                with tally.lock:
-                    tally.errors.append(f"login: {error!r}")
-                return
-            finally:
-                # A keep-alive connection idle while the others log in may have been closed.
-                client.close()
-                ready.wait()
-            latencies, errors = [], []
-            for _ in range(cap_per_client):
-                if time.monotonic() >= deadline[0]:
-                    break
-                started = time.monotonic()
-                try:
-                    status, content = client.request("GET", path)
-                except (OSError, http.client.HTTPException) as error:
-                    errors.append(repr(error))
-                    client.close()
-                    continue
-                if status == HTTPStatus.OK:
-                    latencies.append(time.monotonic() - started)
-                else:
-                    errors.append(f"{status}: {content[:200]!r}")
-            with tally.lock:
-                tally.latencies.extend(latencies)
-                tally.errors.extend(errors)
-        finally:
-            client.close()
-
-    threads = [threading.Thread(target=client_run, daemon=True) for _ in range(args.clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    tally.seconds = time.monotonic() - (deadline[0] - args.seconds)
-    return tally
+from comparison.load import Tally, run
+from comparison.servers import (
+    LOOPBACK_NAMES,
+    demo_database,
+    gunicorn_serving,
+    own_redis_keys,
+    reachable,
+    services,
+)
 
 
 def report(tallies: list[Tally]) -> str:
@@ -265,101 +51,6 @@ def report(tallies: list[Tally]) -> str:
             f" {p50 / floor:>10.2f}"
         )
     return "\n".join(lines)
-
-
-def run(base_url: str, args) -> list[Tally]:
-    client = Client(base_url)
-    status, content = client.request("GET", "/api/ways/")
-    client.close()
-    if status != HTTPStatus.OK:
-        raise RuntimeError(f"/api/ways/ answered {status}")
-    ways = json.loads(content)["ways"]
-    tallies = [hammer(base_url, "floor: GET /api/ways/", "/api/ways/", None, args)]
-    for way in ways:
-        tallies.append(hammer(base_url, way["name"], way["resource"], way, args))
-    return tallies
-
-
-# --- Services and databases ------------------------------------------------------------------
-
-
-def host_port(url: str, default_port: int) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return parts.hostname or LOOPBACK, parts.port or default_port
-
-
-def reachable(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=3).close()
-    except OSError:
-        return False
-    return True
-
-
-def services(env: dict[str, str]) -> dict[str, tuple[str, int]]:
-    """The services the environment names: PostgreSQL by DATABASE_URL, Redis by REDIS_URL."""
-    found = {}
-    database_url = env.get("DATABASE_URL", "")
-    if database_url.startswith(("postgres://", "postgresql://")):
-        found["PostgreSQL (DATABASE_URL)"] = host_port(database_url, 5432)
-    if env.get("REDIS_URL"):
-        found["Redis (REDIS_URL)"] = host_port(env["REDIS_URL"], 6379)
-    return found
-
-
-@contextlib.contextmanager
-def fresh_database(env: dict[str, str]) -> Iterator[str]:
-    """The DATABASE_URL of a new, empty database, dropped (or deleted) afterwards."""
-    database_url = env.get("DATABASE_URL", "")
-    if not database_url.startswith(("postgres://", "postgresql://")):
-        with tempfile.TemporaryDirectory(prefix="load-check-") as directory:
-            yield f"sqlite:///{Path(directory) / 'load-check.sqlite3'}"
-        return
-    import psycopg  # only a PostgreSQL run needs it
-
-    url = urlsplit(database_url)
-    name = f"{url.path.lstrip('/') or 'postgres'}_load_{secrets.token_hex(4)}"
-    admin = {
-        "host": url.hostname,
-        "port": url.port or 5432,
-        "user": url.username,
-        "password": url.password,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**admin) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(**admin) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
-def own_redis_keys(env: dict[str, str]) -> Iterator[str]:
-    """A cache key prefix of this run's own; with Redis, its keys are deleted afterwards."""
-    prefix = f"scj-load-{secrets.token_hex(4)}"
-    try:
-        yield prefix
-    finally:
-        if env.get("REDIS_URL"):
-            import redis  # only a Redis run needs it
-
-            client = redis.Redis.from_url(env["REDIS_URL"])
-            for key in client.scan_iter(match=f"{prefix}-*", count=1000):
-                client.delete(key)
-            client.close()
-
-
-def manage(env: dict[str, str], *arguments: str) -> None:
-    subprocess.run(  # noqa: S603 - this interpreter's manage.py, fixed arguments
-        [sys.executable, "manage.py", *arguments],
-        cwd=BASE_DIR,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
 
 
 def main() -> int:
@@ -393,13 +84,12 @@ def main() -> int:
     # Plain HTTP on loopback: the production profile would redirect every request to HTTPS.
     env["DEBUG"] = "true"
     env.setdefault("LOG_LEVEL", "ERROR")
-    with fresh_database(env) as database_url, own_redis_keys(env) as prefix:
+    with (
+        demo_database(env, label="load") as database_url,
+        own_redis_keys(env, label="load") as prefix,
+    ):
         env["DATABASE_URL"] = database_url
         env["CACHE_KEY_PREFIX"] = prefix
-        manage(env, "migrate", "--no-input")
-        manage(
-            env, "ensure_demo_user", f"--username={DEMO_USERNAME}", f"--password={DEMO_PASSWORD}"
-        )
         # The local-memory cache lives in one process: more workers would split the sessions.
         workers = min(4, os.cpu_count() or 1) if env.get("REDIS_URL") else 1
         database = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"

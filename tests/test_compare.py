@@ -96,3 +96,22 @@ def test_compare_reports_what_the_cookie_way_cannot_hold(comparison):
 
 def test_compare_leaves_no_user_session_or_token_behind(comparison):
     assert RUN["left_behind"] == {"users": 0, "sessions": 0, "tokens": 0}
+
+
+def test_compare_measures_every_way_over_http_without_errors(comparison):
+    http = json.loads((comparison / "comparison.json").read_text())["http"]
+
+    assert list(http["rows"]) == ["floor", *QUERIES_PER_RESOURCE_REQUEST]
+    assert {name: row["errors"] for name, row in http["rows"].items()} == dict.fromkeys(
+        http["rows"], 0
+    )
+    assert all(row["requests_per_second"] > 0 for row in http["rows"].values())
+
+
+def test_compare_reports_what_each_way_survives(comparison):
+    survival = json.loads((comparison / "comparison.json").read_text())["survival"]
+    markdown = (comparison / "comparison.md").read_text()
+
+    assert list(survival["survival"]) == list(QUERIES_PER_RESOURCE_REQUEST)
+    assert survival["revocation_delay"]["db"]["logout_s"] == 0.0
+    assert "## What a logged-in credential survives" in markdown

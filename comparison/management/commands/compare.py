@@ -1,5 +1,6 @@
 """Measure every way in and write docs/comparison.md, .json and .png."""
 
+import json
 import os
 import platform
 import secrets
@@ -12,6 +13,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
 from accounts.ways import SESSION_WAYS, WAYS, cache_description, database_description
+from comparison.http_bench import measure_http
 from comparison.measure import (
     Timing,
     created_sessions_delete,
@@ -22,6 +24,7 @@ from comparison.measure import (
     user_lookup_microseconds,
 )
 from comparison.report import write_chart, write_json, write_markdown
+from comparison.survival import measure_survival
 
 
 def machine() -> str:
@@ -43,10 +46,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quick", action="store_true", help="tiny batches: a smoke test, not a measurement"
         )
+        parser.add_argument(
+            "--scale-results",
+            default=str(Path(settings.BASE_DIR) / "docs" / "scale.json"),
+            help="the results of `make bench-scale` to include (skipped if missing)",
+        )
 
-    def handle(self, *args, output_dir, quick, **options):
+    def handle(self, *args, output_dir, quick, scale_results, **options):
         timing = Timing(batches=3, per_batch=20) if quick else Timing(batches=15, per_batch=200)
-        steps = ["floor", *(f"way {way.name}" for way in WAYS), "growth", "write"]
+        steps = [
+            "floor",
+            *(f"way {way.name}" for way in WAYS),
+            "growth",
+            "HTTP",
+            "survival",
+            "write",
+        ]
         progress = Progress(steps, self.stderr)
         results = {
             "meta": {
@@ -85,6 +100,13 @@ class Command(BaseCommand):
             created_sessions_delete()
             OutstandingToken.objects.filter(user=user).delete()
             user.delete()
+        progress.step()
+        results["http"] = measure_http(seconds=1 if quick else 3, say=lambda message: None)
+        progress.step()
+        results["survival"] = measure_survival()
+        scale = Path(scale_results)
+        if scale.exists():
+            results["scale"] = json.loads(scale.read_text())
         progress.step()
         output = Path(output_dir)
         output.mkdir(parents=True, exist_ok=True)

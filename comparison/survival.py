@@ -1,0 +1,281 @@
+"""What a logged-in credential survives, per way: a restart, a key rotation, a second server.
+
+`measure_survival()` starts real gunicorn servers on loopback, with the database and sessions
+cache the environment names (a fresh database of its own beside DATABASE_URL's, SQLite
+otherwise; Redis by REDIS_URL under a key prefix of its own, Django's local-memory cache
+otherwise), logs in through every way's real endpoints and replays the credentials:
+
+- after a restart: the server stopped and a new one started with the same settings;
+- after a key rotation: a new SECRET_KEY, the old one in SECRET_KEY_FALLBACKS. JWT_SIGNING_KEY
+  is left unset, so SimpleJWT signs with SECRET_KEY, and it has no fallback keys;
+- on a second server process sharing the database and the cache;
+
+and how long a copy of a credential keeps working after a logout, and after a password change
+made behind the servers' backs (`manage.py shell`, as `changepassword` would), polled over HTTP.
+Everything returned is plain data, ready for a JSON file.
+"""
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
+
+from comparison.servers import (
+    WayHttpClient,
+    demo_database,
+    gunicorn_serving,
+    is_postgresql,
+    jwt_claims,
+    manage,
+    own_redis_keys,
+    server_environment,
+    services_problem,
+)
+
+SURVIVALS = ("restart", "key_rotation", "second_server")
+POLL_INTERVAL_S = 0.2
+POLL_BOUND_S = 3.0
+# One worker process per server: "a second server" is then exactly one other process.
+WORKERS = 1
+THREADS = 4
+NEW_PASSWORD = "a-new-demo-password-after-the-change"  # noqa: S105 - a throwaway database's
+
+LOCAL_MEMORY_NOTE = (
+    "The sessions cache is each server process's local memory (REDIS_URL unset): a second "
+    "process cannot see it and a restart empties it, so the cache way's sessions survive "
+    "neither, nor a key rotation, which needs a restart whatever the keys; cached-db reads "
+    "its database row when its cache misses. Set REDIS_URL to share the cache."
+)
+MEASURES = {
+    "restart": (
+        "log in on a server, stop it, start a new one with the same settings, call the resource"
+    ),
+    "key_rotation": (
+        "log in, restart with a new SECRET_KEY and the old one in SECRET_KEY_FALLBACKS, call "
+        "the resource; JWT_SIGNING_KEY unset, so SimpleJWT signs with SECRET_KEY and has no "
+        "fallback keys"
+    ),
+    "second_server": (
+        "log in on one server, call the resource on a second server process that shares the "
+        "database and the sessions cache"
+    ),
+    "revocation_delay": (
+        "seconds from a logout (or a password change) until a copy of the credential taken "
+        "before it is refused: 0.0 when the first replay, made at once, is refused; replayed "
+        f"every {POLL_INTERVAL_S} s for at most {POLL_BOUND_S} s, else 'not before expiry "
+        "(N s)', N being the lifetime the server gave the credential"
+    ),
+}
+
+
+def measure_survival(
+    *,
+    progress: Callable[[str], None] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict:
+    """Measure, per way, what a logged-in credential survives; env defaults to os.environ."""
+    say = progress or (lambda message: None)
+    # The rotation is the measurement's to make, from keys of its own, with SimpleJWT on its
+    # default key: the caller's SECRET_KEY_FALLBACKS and JWT_SIGNING_KEY are not passed on.
+    env = server_environment(os.environ if env is None else env)
+    if problem := services_problem(env):
+        raise RuntimeError(f"Cannot measure survival: {problem}.")
+    configuration = {
+        "database": "PostgreSQL" if is_postgresql(env.get("DATABASE_URL", "")) else "SQLite",
+        "sessions_cache": "Redis" if env.get("REDIS_URL") else "local memory",
+        "servers": f"gunicorn, {WORKERS} worker process x {THREADS} threads each",
+        "jwt_signing_key": "SECRET_KEY (JWT_SIGNING_KEY unset)",
+    }
+    say(
+        f"survival: {configuration['database']}, sessions cache in"
+        f" {configuration['sessions_cache']}: preparing a database"
+    )
+    with (
+        demo_database(env, label="survival") as database_url,
+        own_redis_keys(env, label="survival") as prefix,
+        SurvivalRun(
+            {**env, "DATABASE_URL": database_url, "CACHE_KEY_PREFIX": prefix}, say=say
+        ) as run,
+    ):
+        survival, revocation, lifetimes = run.measure()
+    return {
+        "configuration": configuration,
+        "measures": dict(MEASURES),
+        "survival": survival,
+        "revocation_delay": revocation,
+        "credential_lifetime_s": lifetimes,
+        "poll": {"interval_s": POLL_INTERVAL_S, "bound_s": POLL_BOUND_S},
+        "notes": [] if env.get("REDIS_URL") else [LOCAL_MEMORY_NOTE],
+    }
+
+
+class SurvivalRun:
+    """The servers and clients of one measurement; closes every client it opened."""
+
+    def __init__(self, env: dict[str, str], *, say: Callable[[str], None]):
+        self.env = env
+        self.say = say
+        self.ways: dict[str, dict] = {}
+        self.opened: list[WayHttpClient] = []
+
+    def __enter__(self) -> "SurvivalRun":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close_clients()
+
+    def close_clients(self) -> None:
+        for client in self.opened:
+            client.close()
+
+    @contextlib.contextmanager
+    def serving(self, env: Mapping[str, str]) -> Iterator[str]:
+        with gunicorn_serving(env, workers=WORKERS, threads=THREADS) as base_url:
+            try:
+                if not self.ways:
+                    listing = WayHttpClient(base_url)
+                    self.opened.append(listing)
+                    ways = listing.request("GET", "/api/ways/").json()["ways"]
+                    self.ways = {way["name"]: way for way in ways}
+                yield base_url
+            finally:
+                # gunicorn's graceful stop waits out open keep-alive connections (2 s); a
+                # client used again later connects anew.
+                self.close_clients()
+
+    def measure(self) -> tuple[dict, dict, dict]:
+        survival: dict[str, dict[str, bool]] = {}
+        self.say("survival: a first server; logging in through every way")
+        with self.serving(self.env) as first:
+            on_first = self.log_in_everywhere(first)
+            self.say("survival: a second server sharing the database and the cache")
+            with self.serving(self.env) as second:
+                survival["second_server"] = self.accepted(on_first, base_url=second)
+        self.say("survival: the first server stopped; a new one with the same settings")
+        with self.serving(self.env) as restarted:
+            survival["restart"] = self.accepted(on_first, base_url=restarted)
+            before_rotation = self.log_in_everywhere(restarted)
+        self.say("survival: a new SECRET_KEY, the old one in SECRET_KEY_FALLBACKS")
+        rotated_env = {
+            **self.env,
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "SECRET_KEY_FALLBACKS": self.env["SECRET_KEY"],
+        }
+        with self.serving(rotated_env) as rotated:
+            survival["key_rotation"] = self.accepted(before_rotation, base_url=rotated)
+            revocation, lifetimes = self.revocation_delays(rotated, env=rotated_env)
+        by_way = {
+            name: {measure: survival[measure][name] for measure in SURVIVALS} for name in self.ways
+        }
+        return by_way, revocation, lifetimes
+
+    # Logging in and replaying.
+
+    def client(self, base_url: str, way: dict) -> WayHttpClient:
+        client = WayHttpClient(base_url, way)
+        self.opened.append(client)
+        return client
+
+    def log_in_everywhere(self, base_url: str) -> dict[str, WayHttpClient]:
+        clients = {name: self.client(base_url, way) for name, way in self.ways.items()}
+        # At once: each login spends its time hashing the password on the server.
+        with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+            list(pool.map(WayHttpClient.log_in, clients.values()))
+        return clients
+
+    def accepted(self, clients: Mapping[str, WayHttpClient], *, base_url: str) -> dict:
+        """Whether each credential still opens the resource, replayed on base_url."""
+        replays = {name: client.copy(base_url=base_url) for name, client in clients.items()}
+        self.opened += replays.values()
+        return {name: self.is_accepted(name, replay) for name, replay in replays.items()}
+
+    @staticmethod
+    def is_accepted(name: str, client: WayHttpClient) -> bool:
+        answer = client.resource()
+        if answer.status not in {HTTPStatus.OK, HTTPStatus.UNAUTHORIZED}:
+            # Anything else is the measurement failing, not the credential.
+            raise RuntimeError(f"{name}: the resource answered {answer.status}: {answer.content!r}")
+        return answer.status == HTTPStatus.OK
+
+    # Revocation.
+
+    def revocation_delays(self, base_url: str, *, env: Mapping[str, str]) -> tuple[dict, dict]:
+        self.say("survival: revocation after a logout")
+        for_logout = self.log_in_everywhere(base_url)
+        lifetimes = {name: credential_lifetime_s(client) for name, client in for_logout.items()}
+        for_password_change = self.log_in_everywhere(base_url)
+
+        copies = {name: client.copy() for name, client in for_logout.items()}
+        self.opened += copies.values()
+        logged_out_at = {}
+        for name, client in for_logout.items():
+            answer = client.logout()
+            logged_out_at[name] = time.monotonic()
+            if answer.status != HTTPStatus.OK:
+                raise RuntimeError(f"{name}: logout answered {answer.status}: {answer.content!r}")
+        after_logout = self.refused_after(copies, since=logged_out_at)
+
+        self.say("survival: revocation after a password change")
+        manage(
+            env,
+            "shell",
+            "--no-imports",
+            "--command",
+            "from django.contrib.auth import get_user_model\n"
+            "user = get_user_model().objects.get(username='demo')\n"
+            f"user.set_password({NEW_PASSWORD!r})\n"
+            "user.save()\n",
+        )
+        changed_at = time.monotonic()
+        after_change = self.refused_after(
+            for_password_change, since=dict.fromkeys(self.ways, changed_at)
+        )
+
+        def delay(name: str, seconds: float | None) -> float | str:
+            return seconds if seconds is not None else f"not before expiry ({lifetimes[name]} s)"
+
+        revocation = {
+            name: {
+                "logout_s": delay(name, after_logout[name]),
+                "password_change_s": delay(name, after_change[name]),
+            }
+            for name in self.ways
+        }
+        return revocation, lifetimes
+
+    def refused_after(
+        self, clients: Mapping[str, WayHttpClient], *, since: Mapping[str, float]
+    ) -> dict[str, float | None]:
+        """Seconds until each credential is refused (0.0: at the first replay), or None."""
+        delays: dict[str, float | None] = dict.fromkeys(clients)
+        pending = dict(clients)
+        deadline = min(since.values()) + POLL_BOUND_S
+        first_round = True
+        while pending:
+            round_started = time.monotonic()
+            for name, client in list(pending.items()):
+                replayed_at = time.monotonic()
+                if not self.is_accepted(name, client):
+                    delays[name] = 0.0 if first_round else round(replayed_at - since[name], 1)
+                    del pending[name]
+            first_round = False
+            if time.monotonic() + POLL_INTERVAL_S > deadline:
+                break
+            time.sleep(max(0.0, round_started + POLL_INTERVAL_S - time.monotonic()))
+        return delays
+
+
+def credential_lifetime_s(client: WayHttpClient) -> int:
+    """Seconds the server lets a logged-in client's credential live, as it told the client."""
+    if client.tokens:
+        claims = jwt_claims(client.tokens["access"])
+        return claims["exp"] - claims["iat"]
+    # The credential cookie's Max-Age; the CSRF cookie's, longer, is not a credential.
+    return min(
+        cookie.max_age
+        for name, cookie in client.jar.items()
+        if name != client.csrf_cookie_name and cookie.max_age is not None
+    )

@@ -1,0 +1,171 @@
+"""Two app server processes sharing one database: which ways in, and which logouts, cross over.
+
+The article's scaling problem: a session store must be shared when there is more than one
+server. Here two gunicorn processes share one PostgreSQL database of their own and, in the
+first pair, one Redis (under a key prefix of their own); in the second pair each keeps its
+sessions cache in its own local memory. A login on server A, a call and a logout on server B,
+then the credential as it was before the logout replayed on server A.
+"""
+
+import contextlib
+import importlib.util
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http import HTTPStatus
+
+import pytest
+
+from comparison.servers import (
+    WayHttpClient,
+    demo_database,
+    gunicorn_serving,
+    host_port,
+    is_postgresql,
+    own_redis_keys,
+    reachable,
+    server_environment,
+)
+
+from conftest import REDIS_TEST_URL, skip_or_fail_without
+from helpers import ways
+
+# The run's PostgreSQL if it has one, else the one `make test` uses: only its server is used,
+# to create (and drop) a database of this module's own beside it.
+POSTGRESQL_URL = (
+    os.environ["DATABASE_URL"]
+    if is_postgresql(os.environ.get("DATABASE_URL", ""))
+    else "postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt"
+)
+
+OK, UNAUTHORIZED = HTTPStatus.OK, HTTPStatus.UNAUTHORIZED
+
+
+@dataclass(frozen=True)
+class ServerPair:
+    a: str
+    b: str
+    ways: dict[str, dict]  # the listing of GET /api/ways/, by name
+
+
+@contextlib.contextmanager
+def two_servers(env: dict[str, str]) -> Iterator[ServerPair]:
+    """Two gunicorn processes (one worker each) with the same settings, on free ports."""
+    with gunicorn_serving(env, threads=4) as a, gunicorn_serving(env, threads=4) as b:
+        client = WayHttpClient(a)
+        try:
+            listing = client.request("GET", "/api/ways/").json()["ways"]
+        finally:
+            client.close()
+        yield ServerPair(a=a, b=b, ways={way["name"]: way for way in listing})
+
+
+@pytest.fixture(scope="module")
+def shared_database() -> Iterator[dict[str, str]]:
+    """The servers' environment, with a migrated PostgreSQL database holding the demo user."""
+    if importlib.util.find_spec("gunicorn") is None:
+        skip_or_fail_without("gunicorn")
+    host, port = host_port(POSTGRESQL_URL, 5432)
+    if not reachable(host, port):
+        skip_or_fail_without(f"PostgreSQL at {host}:{port}")
+    env = {
+        key: value
+        for key, value in server_environment(os.environ).items()
+        if key not in {"REDIS_URL", "CACHE_KEY_PREFIX"}
+    }
+    with demo_database({**env, "DATABASE_URL": POSTGRESQL_URL}, label="multi") as database_url:
+        yield {**env, "DATABASE_URL": database_url}
+
+
+@pytest.fixture(scope="module")
+def sharing_redis(shared_database) -> Iterator[ServerPair]:
+    host, port = host_port(REDIS_TEST_URL, 6379)
+    if not reachable(host, port):
+        skip_or_fail_without(f"Redis at {host}:{port}")
+    env = {**shared_database, "REDIS_URL": REDIS_TEST_URL}
+    with (
+        own_redis_keys(env, label="multi") as prefix,
+        two_servers({**env, "CACHE_KEY_PREFIX": prefix}) as pair,
+    ):
+        yield pair
+
+
+@pytest.fixture(scope="module")
+def with_local_memory(shared_database) -> Iterator[ServerPair]:
+    # No REDIS_URL: each process's sessions cache is its own memory; nothing to clean up.
+    with two_servers(
+        {**shared_database, "CACHE_KEY_PREFIX": f"scj-multi-{secrets.token_hex(4)}"}
+    ) as pair:
+        yield pair
+
+
+def across(pair: ServerPair, way_name: str) -> dict[str, int]:
+    """Log in on A; call the resource and log out on B; replay the credential on A and B."""
+    on_a = WayHttpClient(pair.a, pair.ways[way_name])
+    on_a.log_in()
+    on_b = on_a.copy(base_url=pair.b)
+    # The credential as it was before the logout, as a thief keeps it, for either server.
+    kept, kept_on_b = on_a.copy(), on_a.copy(base_url=pair.b)
+    try:
+        statuses = {"resource on A": on_a.resource().status}
+        on_b_resource = on_b.resource()
+        if on_b_resource.status == OK:
+            assert on_b_resource.json()["way"] == way_name
+            assert on_b_resource.json()["user"]["username"] == "demo"
+        statuses["resource on B"] = on_b_resource.status
+        statuses["logout on B"] = on_b.logout().status
+        statuses["replay on A"] = kept.resource().status
+        statuses["replay on B"] = kept_on_b.resource().status
+        if pair.ways[way_name]["refresh"]:
+            statuses["refresh on A"] = kept.refresh().status
+        return statuses
+    finally:
+        for client in (on_a, on_b, kept, kept_on_b):
+            client.close()
+
+
+SHARED = {"resource on A": OK, "resource on B": OK, "logout on B": OK}
+THROUGH_POSTGRESQL_AND_REDIS = {
+    # Self-contained: nothing on any server to forget, so a copy lives until it expires.
+    "cookie": {**SHARED, "replay on A": OK, "replay on B": OK},
+    # The session lives in the shared database or Redis: B's logout deletes it for A too.
+    "db": {**SHARED, "replay on A": UNAUTHORIZED, "replay on B": UNAUTHORIZED},
+    "cache": {**SHARED, "replay on A": UNAUTHORIZED, "replay on B": UNAUTHORIZED},
+    "cached-db": {**SHARED, "replay on A": UNAUTHORIZED, "replay on B": UNAUTHORIZED},
+    # The access token lives until it expires; the refresh token is blacklisted in the
+    # shared database, so A refuses to refresh it.
+    "jwt": {**SHARED, "replay on A": OK, "replay on B": OK, "refresh on A": UNAUTHORIZED},
+    "jwt-cookie": {**SHARED, "replay on A": OK, "replay on B": OK, "refresh on A": UNAUTHORIZED},
+}
+
+
+@pytest.mark.parametrize("way", ways())
+def test_two_servers_sharing_postgresql_and_redis_share_every_way_and_stateful_logouts(
+    way, sharing_redis
+):
+    assert across(sharing_redis, way.name) == THROUGH_POSTGRESQL_AND_REDIS[way.name]
+
+
+WITH_LOCAL_MEMORY = {
+    **THROUGH_POSTGRESQL_AND_REDIS,
+    # The session is in A's memory only: B does not know it (the article's "session
+    # synchronisation" problem), so B's logout ends nothing and A still accepts it.
+    "cache": {
+        "resource on A": OK,
+        "resource on B": UNAUTHORIZED,
+        "logout on B": OK,
+        "replay on A": OK,
+        "replay on B": UNAUTHORIZED,
+    },
+    # B misses its own cache and reads the database row, so the session crosses over; B's
+    # logout deletes the row and B's copy, but A still answers from the copy in its memory.
+    "cached-db": {**SHARED, "replay on A": OK, "replay on B": UNAUTHORIZED},
+}
+
+
+@pytest.mark.parametrize("way", ways())
+def test_two_processes_with_local_memory_split_cache_sessions_and_cached_db_logouts(
+    way, with_local_memory
+):
+    assert across(with_local_memory, way.name) == WITH_LOCAL_MEMORY[way.name]

@@ -1,0 +1,96 @@
+"""What a logged-in credential survives, per way, measured on real servers with this run's services.
+
+The embedded run measures SQLite and the local-memory cache; the services run PostgreSQL and
+Redis: the expected results differ only where the sessions cache decides them.
+"""
+
+import importlib.util
+import json
+import os
+
+import pytest
+from django.conf import settings
+
+from comparison.survival import SURVIVALS, measure_survival
+
+from conftest import skip_or_fail_without
+from security_catalogue import ALL
+
+EVERYTHING = dict.fromkeys(SURVIVALS, True)
+NOTHING = dict.fromkeys(SURVIVALS, False)
+# SimpleJWT signs with SECRET_KEY when JWT_SIGNING_KEY is unset, and has no fallback keys.
+ALL_BUT_KEY_ROTATION = {**EVERYTHING, "key_rotation": False}
+
+USES_REDIS = bool(os.environ.get("REDIS_URL"))
+
+
+@pytest.fixture(scope="module")
+def survival() -> dict:
+    if importlib.util.find_spec("gunicorn") is None:
+        skip_or_fail_without("gunicorn")
+    return measure_survival()  # this run's DATABASE_URL and REDIS_URL, as a user's would be
+
+
+@pytest.mark.ways(*ALL)
+def test_what_a_credential_survives_per_way(survival):
+    assert survival["configuration"]["sessions_cache"] == (
+        "Redis" if USES_REDIS else "local memory"
+    )
+    assert survival["survival"] == {
+        "cookie": EVERYTHING,
+        "db": EVERYTHING,
+        # Local memory is one process's: neither a second process nor a restart sees it.
+        "cache": EVERYTHING if USES_REDIS else NOTHING,
+        # Its cache misses fall back to the database row.
+        "cached-db": EVERYTHING,
+        "jwt": ALL_BUT_KEY_ROTATION,
+        "jwt-cookie": ALL_BUT_KEY_ROTATION,
+    }
+
+
+@pytest.mark.ways(*ALL)
+def test_logout_revokes_server_side_sessions_at_once_and_self_contained_ones_not_before_expiry(
+    survival,
+):
+    session_age = settings.SESSION_COOKIE_AGE
+    access_lifetime = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
+    assert {way: delays["logout_s"] for way, delays in survival["revocation_delay"].items()} == {
+        "cookie": f"not before expiry ({session_age} s)",
+        "db": 0.0,
+        "cache": 0.0,
+        "cached-db": 0.0,
+        "jwt": f"not before expiry ({access_lifetime} s)",
+        "jwt-cookie": f"not before expiry ({access_lifetime} s)",
+    }
+
+
+@pytest.mark.ways(*ALL)
+def test_password_change_revokes_every_session_at_once_but_no_access_token_before_expiry(
+    survival,
+):
+    # Django keeps a hash of the password in every session, the signed cookie's included.
+    access_lifetime = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
+    assert {
+        way: delays["password_change_s"] for way, delays in survival["revocation_delay"].items()
+    } == {
+        "cookie": 0.0,
+        "db": 0.0,
+        "cache": 0.0,
+        "cached-db": 0.0,
+        "jwt": f"not before expiry ({access_lifetime} s)",
+        "jwt-cookie": f"not before expiry ({access_lifetime} s)",
+    }
+
+
+def test_survival_is_plain_data_ready_for_a_json_file(survival):
+    assert json.loads(json.dumps(survival)) == survival
+    assert survival["credential_lifetime_s"] == {
+        **dict.fromkeys(("cookie", "db", "cache", "cached-db"), settings.SESSION_COOKIE_AGE),
+        **dict.fromkeys(
+            ("jwt", "jwt-cookie"),
+            int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+        ),
+    }
+    assert survival["poll"] == {"interval_s": 0.2, "bound_s": 3.0}
+    assert set(survival["measures"]) == {*SURVIVALS, "revocation_delay"}
+    assert len(survival["notes"]) == (0 if USES_REDIS else 1)
