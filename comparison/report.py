@@ -22,6 +22,43 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}×" if base else "—"
 
 
+README_START = "<!-- comparison: written by manage.py compare -->"
+README_END = "<!-- end of comparison -->"
+
+
+def cost_table(results: dict) -> list[str]:
+    floor = results["floor_us"]
+    lines = [
+        "| way | project µs | × floor | × peer (target ≤ 1.10) | fast µs | fast ÷ (floor + "
+        "primitive) (target ≤ 2) | primitive | primitive µs |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for way in results["ways"]:
+        lines.append(
+            f"| `{way['way']}` | {way['project_us']} | {ratio(way['project_us'], floor)} | "
+            f"{ratio(way['project_us'], way['peer_us'])} | {way['fast_us']} | "
+            f"{ratio(way['fast_us'], floor + way['primitive_us'])} | {way['primitive']} | "
+            f"{way['primitive_us']} |"
+        )
+    return lines
+
+
+def write_readme_table(results: dict, readme: Path) -> None:
+    """Put the cost table, with the run's floor and machine, between the README's markers."""
+    text = readme.read_text()
+    start, end = text.index(README_START), text.index(README_END)
+    meta = results["meta"]
+    block = [
+        README_START,
+        f"Floor (a bare JSON view): {results['floor_us']} µs; {meta['database']}, sessions cache "
+        f"{meta['cache'].split(':')[0]}; {meta['machine']}, `{meta['command']}`.",
+        "",
+        *cost_table(results),
+        "",
+    ]
+    readme.write_text(text[:start] + "\n".join(block) + text[end:])
+
+
 def write_markdown(results: dict, path: Path) -> None:
     meta, floor = results["meta"], results["floor_us"]
     ways = results["ways"]
@@ -48,17 +85,8 @@ def write_markdown(results: dict, path: Path) -> None:
         "",
         "## Cost per resource request",
         "",
-        "| way | project µs | × floor | × peer (target ≤ 1.10) | fast µs | fast ÷ (floor + "
-        "primitive) (target ≤ 2) | primitive | primitive µs |",
-        "|---|---|---|---|---|---|---|---|",
+        *cost_table(results),
     ]
-    for way in ways:
-        lines.append(
-            f"| `{way['way']}` | {way['project_us']} | {ratio(way['project_us'], floor)} | "
-            f"{ratio(way['project_us'], way['peer_us'])} | {way['fast_us']} | "
-            f"{ratio(way['fast_us'], floor + way['primitive_us'])} | {way['primitive']} | "
-            f"{way['primitive_us']} |"
-        )
     lines += [
         "",
         "## What one request, login and logout do",

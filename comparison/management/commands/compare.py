@@ -23,7 +23,7 @@ from comparison.measure import (
     measure_way,
     user_lookup_microseconds,
 )
-from comparison.report import write_chart, write_json, write_markdown
+from comparison.report import write_chart, write_json, write_markdown, write_readme_table
 from comparison.survival import measure_survival
 
 
@@ -113,6 +113,9 @@ class Command(BaseCommand):
         write_json(results, output / "comparison.json")
         write_markdown(results, output / "comparison.md")
         write_chart(results, output / "comparison.png")
+        readme = Path(settings.BASE_DIR) / "README.md"
+        if output.resolve() == (Path(settings.BASE_DIR) / "docs").resolve():
+            write_readme_table(results, readme)
         progress.done()
         self.stdout.write(f"Wrote {output / 'comparison.md'}, .json and .png.")
 
