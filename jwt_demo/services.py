@@ -1,13 +1,18 @@
 """Business logic of the token ways: issue, refresh and blacklist SimpleJWT tokens."""
 
+from collections.abc import Callable
+from datetime import datetime
+
 from django.contrib.auth.models import update_last_login
-from django.db import transaction
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Count, Max, Min, QuerySet
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.models import User
 
@@ -60,3 +65,98 @@ def token_blacklist_many(*, outstanding_tokens) -> int:
     new = [BlacklistedToken(token=token) for token in outstanding_tokens if token.pk not in already]
     BlacklistedToken.objects.bulk_create(new)
     return len(new)
+
+
+def token_purge_expired(
+    *,
+    batch_size: int = 10_000,
+    now: datetime | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Delete expired outstanding tokens and their blacklist rows, a short transaction a batch.
+
+    Returns how many outstanding and how many blacklisted tokens went. The tokens expired at
+    `now` (by default the present) are SimpleJWT's flushexpiredtokens' choice: expires_at <= now.
+    """
+    expired = OutstandingToken.objects.filter(expires_at__lte=now or aware_utcnow())
+    return token_delete_many(
+        tokens=expired, batch_size=batch_size, on_start=on_start, on_batch=on_batch
+    )
+
+
+def token_delete_many(
+    *,
+    tokens: QuerySet[OutstandingToken],
+    batch_size: int = 10_000,
+    on_start: Callable[[int], None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Delete outstanding tokens with their blacklist rows, batch_size ids at a time.
+
+    QuerySet.delete() cannot do this at scale: BlacklistedToken's CASCADE is Django's, not
+    the database's (the foreign key has no ON DELETE), so Django loads every token into
+    memory first to find what to cascade to: about a gigabyte for a million tokens. Here each
+    batch is a range of ids and two DELETE statements in one short transaction, blacklist
+    rows first; logins and refreshes go on between batches. `on_start` hears how many tokens
+    are to go, `on_batch` each batch's counts of outstanding and blacklisted tokens.
+    """
+    # One scan for the ids' span and the count; ids then step by batch_size along the primary
+    # key's index, with no query to find where each batch ends.
+    span = tokens.aggregate(first=Min("pk"), last=Max("pk"), count=Count("pk"))
+    if on_start:
+        on_start(span["count"])
+    deleted_tokens = deleted_blacklisted = 0
+    if span["first"] is None:
+        return deleted_tokens, deleted_blacklisted
+    after = span["first"] - 1
+    while after < span["last"]:
+        through = min(after + batch_size, span["last"])
+        blacklisted, gone = _token_window_delete(
+            window=tokens.filter(pk__gt=after, pk__lte=through)
+        )
+        deleted_blacklisted += blacklisted
+        deleted_tokens += gone
+        after = through
+        if gone:
+            if on_batch:
+                on_batch(gone, blacklisted)
+            continue
+        # A gap in the ids (tokens deleted before, or not to be deleted): jump over it.
+        following = tokens.filter(pk__gt=after).aggregate(first=Min("pk"))["first"]
+        if following is None:
+            break
+        after = following - 1
+    return deleted_tokens, deleted_blacklisted
+
+
+def _token_window_delete(
+    *, window: QuerySet[OutstandingToken], attempts: int = 3
+) -> tuple[int, int]:
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic(using=window.db):
+                blacklisted, _ = BlacklistedToken.objects.filter(token__in=window).delete()
+                return blacklisted, _outstanding_tokens_raw_delete(tokens=window)
+        except IntegrityError:
+            # A token of the window was blacklisted (by the admin) between the two statements:
+            # the deferred foreign key check refused the commit. Nothing was deleted; again.
+            if attempt == attempts:
+                raise
+    raise ValueError(f"attempts must be at least 1, not {attempts}")
+
+
+def _outstanding_tokens_raw_delete(*, tokens: QuerySet[OutstandingToken]) -> int:
+    """DELETE the tokens in one statement, without Django's in-memory cascade.
+
+    Only for tokens whose blacklist rows are gone already, in the same transaction.
+    """
+    connection = connections[tokens.db]
+    # order_by(): the model's default ordering (by user) has no place in an IN subquery.
+    subquery, params = tokens.order_by().values("pk").query.sql_with_params()
+    table = connection.ops.quote_name(OutstandingToken._meta.db_table)
+    pk = connection.ops.quote_name(OutstandingToken._meta.pk.column)
+    with connection.cursor() as cursor:
+        # Names are the model's own, quoted; values travel as parameters.
+        cursor.execute(f"DELETE FROM {table} WHERE {pk} IN ({subquery})", params)  # noqa: S608
+        return cursor.rowcount

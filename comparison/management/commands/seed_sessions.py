@@ -1,0 +1,77 @@
+"""Seed many sessions and refresh tokens, fast and recognisably, to measure the ways at scale."""
+
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from comparison.seeding import BATCH_SIZE, SEED_USERNAME, SEED_WAYS, seed, seed_clear
+
+
+class Command(BaseCommand):
+    help = (
+        f"Seed COUNT sessions or refresh tokens per way, all of them the {SEED_USERNAME!r} "
+        "user's: django_session rows (db, cached-db), Redis keys (cache, and cached-db's "
+        "copies, when REDIS_URL is set), outstanding and blacklisted tokens (jwt, for both "
+        "token ways). --clear removes what seeding wrote, and nothing else."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--count", type=int, default=1000, help="rows or keys per way")
+        parser.add_argument(
+            "--expired-fraction",
+            type=float,
+            default=0.5,
+            help="share of the rows already expired (Redis keeps no expired keys: the cache "
+            "way's keys are all live)",
+        )
+        parser.add_argument(
+            "--blacklisted-fraction",
+            type=float,
+            default=0.1,
+            help="share of the expired tokens, and of the live ones, also blacklisted",
+        )
+        parser.add_argument("--way", choices=[*SEED_WAYS, "all"], default="all")
+        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+        parser.add_argument(
+            "--clear", action="store_true", help="remove every seeded row and key, then stop"
+        )
+
+    def handle(self, *args, count, expired_fraction, blacklisted_fraction, way, clear, **options):
+        if clear:
+            removed = seed_clear(batch_size=options["batch_size"])
+            user = " and the seed user" if removed.pop("users") else ""
+            counts = (f"{number} {name.replace('_', ' ')}" for name, number in removed.items())
+            self.stdout.write(f"Removed {', '.join(counts)}{user}.")
+            return
+        if count < 0 or not 0 <= expired_fraction <= 1 or not 0 <= blacklisted_fraction <= 1:
+            raise CommandError("--count must not be negative, nor a fraction outside 0..1.")
+        for name in SEED_WAYS if way == "all" else [way]:
+            started = time.perf_counter()
+            with tqdm(
+                total=count,
+                desc=name,
+                unit="rows",
+                unit_scale=True,
+                file=sys.stderr,
+                disable=None if options["verbosity"] else True,
+            ) as bar:
+                seeded = seed(
+                    way=name,
+                    count=count,
+                    expired_fraction=expired_fraction,
+                    blacklisted_fraction=blacklisted_fraction,
+                    batch_size=options["batch_size"],
+                    progress=bar.update,
+                )
+            elapsed = time.perf_counter() - started
+            if seeded.skipped:
+                self.stdout.write(f"{name}: nothing seeded: {seeded.skipped}.")
+                continue
+            what = "keys" if name == "cache" else "rows"
+            extra = f", {seeded.blacklisted} blacklisted" if name == "jwt" else ""
+            self.stdout.write(
+                f"{name}: {seeded.written} {what} ({seeded.expired} expired{extra}) "
+                f"in {elapsed:.1f} s."
+            )

@@ -1,0 +1,536 @@
+"""The ways at scale: a million sessions and tokens, cleanup against stock, cost per request.
+
+measure_scale() runs everything on databases of its own: a SQLite file in a temporary
+directory and, when the server answers, a PostgreSQL database it creates and drops, with
+Redis keys under a prefix of its own (deleted afterwards). For each it starts this project's
+`bench_scale --worker` in a subprocess configured for that database; the worker seeds, runs
+each cleanup command in a subprocess of its own (peak memory is that process's), and times
+the protected resource in-process at a small and at the full number of stored sessions.
+"""
+
+import contextlib
+import gc
+import json
+import os
+import platform
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import django
+import psycopg
+import redis
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from tqdm import tqdm
+
+from accounts.clients import WayClient
+from accounts.models import User
+from accounts.ways import WAYS, cache_description, database_description
+from comparison.harness import STOCK_MIDDLEWARE, Call, environ_for, request_host
+from comparison.seeding import seed, seed_clear
+
+DEFAULT_COUNT = 1_000_000
+SMALL_COUNT = 1_000
+EXPIRED_FRACTION = 0.5
+BLACKLISTED_FRACTION = 0.1
+# The issue's targets: what the report compares each figure with.
+TARGET_SPEEDUP = 10
+TARGET_PEAK_RSS_MB = 150
+TARGET_COST_RATIO = 1.2
+# A PostgreSQL server (the database named in the URL is only used to create one of our own)
+# and a Redis database number of the bench's own.
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/14"
+# The bare JSON view every timing is quoted against (comparison.peers serves it).
+FLOOR = "floor"
+FLOOR_URLCONF = "comparison.peers"
+# Round-robin batches of requests per way and phase: noise hits every way alike.
+ROUNDS = 15
+REQUESTS_PER_BATCH = 200
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cleanup:
+    """One kind of stored state, and the stock and our command that delete its expired part."""
+
+    name: str
+    way: str  # the seeding way
+    stock: str
+    ours: str
+
+
+CLEANUPS = (
+    Cleanup(name="sessions", way="db", stock="clearsessions", ours="purge_expired_sessions"),
+    Cleanup(name="tokens", way="jwt", stock="flushexpiredtokens", ours="purge_expired_tokens"),
+)
+# The stored state that makes "N stored sessions" for every way: rows, keys and tokens.
+STORED_WAYS = ("db", "cache", "jwt")
+
+
+def measure_scale(
+    *,
+    count: int,
+    progress: Say | None,
+    postgres_url: str | None = POSTGRES_URL,
+    redis_url: str | None = REDIS_URL,
+) -> dict:
+    """Seed `count` sessions and tokens on fresh databases and measure; returns the results.
+
+    `progress` hears a line per step (the workers draw their own bars on a terminal), or
+    None for a quiet run. Without a reachable `postgres_url` only SQLite is measured; without
+    a reachable `redis_url` the cache ways use the local-memory cache (and are not measured
+    at scale: it holds 300 entries).
+    """
+    say = progress or (lambda line: None)
+    results = {
+        "command": f"python manage.py bench_scale --count {count}",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "django": django.get_version(),
+        },
+        "count": count,
+        "small_count": SMALL_COUNT,
+        "expired_fraction": EXPIRED_FRACTION,
+        "blacklisted_fraction": BLACKLISTED_FRACTION,
+        "targets": {
+            "cleanup_speedup_min": TARGET_SPEEDUP,
+            "cleanup_peak_rss_mb_max": TARGET_PEAK_RSS_MB,
+            "cost_ratio_max": TARGET_COST_RATIO,
+        },
+        "units": {
+            "seconds": "s, wall clock of the whole command process",
+            "peak_rss_mb": "MiB, peak resident set of the command process (VmHWM)",
+            "us_per_request": "µs, median over batches of the mean of one batch",
+            "rows": "rows (or Redis keys)",
+        },
+        "method": [
+            "Each cleanup command runs on freshly seeded rows (the same count, expiry spread "
+            "and blacklist share for stock and ours) in a process of its own.",
+            "On PostgreSQL the seeded tables are vacuumed and analyzed before each run, as "
+            "autovacuum would have been.",
+            "Cost per request: a prepared WSGI GET of the resource, in-process, DEBUG off, "
+            "in round-robin batches over the ways and the floor (a bare JSON view); the small "
+            "store is measured before and after the large one; the ratio compares each way's "
+            "cost over the floor at the large store with the mean of the same at the small one.",
+        ],
+        "databases": {},
+    }
+    with redis_prefix(redis_url=redis_url) as redis_env:
+        if not redis_env.get("REDIS_URL"):
+            say(f"Redis at {redis_url} is not reachable: the local-memory cache it is.")
+        with sqlite_database() as database_url:
+            say(f"sqlite: seeding and measuring {count} per kind")
+            results["databases"]["sqlite"] = worker_run(
+                count=count, env={**redis_env, "DATABASE_URL": database_url}, quiet=not progress
+            )
+        try:
+            with postgres_database(server_url=postgres_url) as database_url:
+                say(f"postgresql: seeding and measuring {count} per kind")
+                results["databases"]["postgresql"] = worker_run(
+                    count=count,
+                    env={**redis_env, "DATABASE_URL": database_url},
+                    quiet=not progress,
+                )
+        except Unreachable as error:
+            say(f"postgresql: skipped: {error}")
+            results["databases"]["postgresql"] = {"skipped": str(error)}
+    return results
+
+
+# --- Databases and keys of the bench's own ----------------------------------------------------
+
+
+class Unreachable(Exception):
+    """A service the bench can do without is not there."""
+
+
+@contextlib.contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as directory:
+        yield f"sqlite:///{Path(directory) / 'scale.sqlite3'}"
+
+
+@contextlib.contextmanager
+def postgres_database(*, server_url: str | None) -> Iterator[str]:
+    """A database of the bench's own on the server, dropped afterwards whatever happens."""
+    if not server_url:
+        raise Unreachable("no PostgreSQL server given")
+    parts = urlsplit(server_url)
+    try:
+        admin = psycopg.connect(
+            urlunsplit(parts._replace(scheme="postgresql")), autocommit=True, connect_timeout=3
+        )
+    except psycopg.OperationalError as error:
+        raise Unreachable(f"PostgreSQL at {parts.hostname}:{parts.port or 5432}: {error}") from None
+    name = f"bench_scale_{os.getpid()}_{secrets.token_hex(3)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlunsplit(parts._replace(path=f"/{name}"))
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def redis_prefix(*, redis_url: str | None) -> Iterator[dict[str, str]]:
+    """Environment for a Redis key prefix of the bench's own; its keys are deleted afterwards."""
+    if not redis_url or not reachable(redis_url):
+        yield {"REDIS_URL": ""}
+        return
+    prefix = f"benchscale{secrets.token_hex(4)}"
+    try:
+        yield {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": prefix}
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        batch = []
+        # Only our prefix: the cache aliases write under "<prefix>-<alias>".
+        for key in client.scan_iter(match=f"{prefix}-*", count=10_000):
+            batch.append(key)
+            if len(batch) == 10_000:
+                client.unlink(*batch)
+                batch = []
+        if batch:
+            client.unlink(*batch)
+
+
+def reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname, parts.port or 6379), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+# --- The worker: one database -----------------------------------------------------------------
+
+
+def worker_run(*, count: int, env: dict[str, str], quiet: bool) -> dict:
+    """Run `bench_scale --worker` on one database; returns what it measured."""
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as directory:
+        output = Path(directory) / "result.json"
+        command = [
+            sys.executable,
+            "manage.py",
+            "bench_scale",
+            f"--count={count}",
+            f"--worker={output}",
+            f"--verbosity={0 if quiet else 1}",
+        ]
+        subprocess.run(  # noqa: S603 - this interpreter and this project's manage.py
+            command, cwd=settings.BASE_DIR, env=worker_env(env), check=True
+        )
+        return json.loads(output.read_text())
+
+
+def worker_env(overrides: dict[str, str]) -> dict[str, str]:
+    # The stock clearsessions cleans SESSION_ENGINE's store: the database, as for the db way.
+    return {**os.environ, "SESSION_BACKEND": "db", **overrides}
+
+
+def scale_measure_here(*, count: int, say: Say, bars: bool) -> dict:
+    """Everything measured on the configured database, which must be fresh (the worker's)."""
+    call_command("migrate", verbosity=0)
+    if Session.objects.exists() or OutstandingToken.objects.exists():
+        raise RuntimeError("bench_scale --worker needs a fresh database: this one has sessions")
+    label = database_label()
+    result = {"database": label, "cache": cache_description(), "seeding": {}, "cleanup": {}}
+    for cleanup in CLEANUPS:
+        say(f"{label}: {cleanup.name}: {cleanup.stock} against {cleanup.ours}")
+        result["cleanup"][cleanup.name] = cleanup_compare(
+            cleanup=cleanup, count=count, seeding=result["seeding"], bars=bars
+        )
+    say(f"{label}: cost per request at {SMALL_COUNT} and at {count} stored")
+    result["per_request"] = request_costs_measure(count=count, say=say, bars=bars)
+    seed_clear()
+    return result
+
+
+def database_label() -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT sqlite_version()")
+        else:
+            cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0].split()[0]
+    return f"{database_description()} {version}"
+
+
+def seeded(*, way: str, count: int, bars: bool) -> dict:
+    """Seed `count` of a way's stored state, with a bar on a terminal; returns how it went."""
+    started = time.perf_counter()
+    with tqdm(
+        total=count,
+        desc=f"seeding {way}",
+        unit="rows",
+        file=sys.stderr,
+        disable=None if bars else True,
+    ) as bar:
+        outcome = seed(
+            way=way,
+            count=count,
+            expired_fraction=EXPIRED_FRACTION,
+            blacklisted_fraction=BLACKLISTED_FRACTION,
+            progress=bar.update,
+        )
+    seconds = time.perf_counter() - started
+    return {
+        "rows": outcome.written,
+        "expired_rows": outcome.expired,
+        "blacklisted_rows": outcome.blacklisted,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(outcome.written / seconds) if outcome.written else 0,
+        **({"skipped": outcome.skipped} if outcome.skipped else {}),
+    }
+
+
+# --- Cleanup: stock against ours -------------------------------------------------------------
+
+
+def stored_rows(cleanup: Cleanup) -> dict[str, int]:
+    if cleanup.name == "sessions":
+        return {"sessions": Session.objects.count()}
+    return {
+        "outstanding_tokens": OutstandingToken.objects.count(),
+        "blacklisted_tokens": BlacklistedToken.objects.count(),
+    }
+
+
+def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) -> dict:
+    """The stock command and ours, each on `count` freshly seeded rows, the same way seeded."""
+    runs = {}
+    for side, command in (("stock", cleanup.stock), ("ours", cleanup.ours)):
+        seed_clear()
+        outcome = seeded(way=cleanup.way, count=count, bars=bars)
+        seeding.setdefault(cleanup.name, outcome)
+        tables_maintain()
+        before = stored_rows(cleanup)
+        # No transaction or lock of this process may stand in the command's way.
+        connection.close()
+        run = command_run(args=[command])
+        after = stored_rows(cleanup)
+        runs[side] = {
+            "command": f"manage.py {command}",
+            "seconds": round(run.seconds, 2),
+            "peak_rss_mb": round(run.peak_rss_mb, 1),
+            "rows_deleted": {name: before[name] - after[name] for name in before},
+            **({"longest_batch_seconds": run.longest_batch} if run.longest_batch else {}),
+        }
+    speedup = runs["stock"]["seconds"] / runs["ours"]["seconds"]
+    return {
+        "rows_seeded": count,
+        "stock": runs["stock"],
+        "ours": runs["ours"],
+        "speedup": round(speedup, 2),
+        "memory_ratio": round(runs["stock"]["peak_rss_mb"] / runs["ours"]["peak_rss_mb"], 2),
+        "same_rows_deleted": runs["stock"]["rows_deleted"] == runs["ours"]["rows_deleted"],
+        "speedup_target_met": speedup >= TARGET_SPEEDUP,
+        "peak_rss_target_met": runs["ours"]["peak_rss_mb"] <= TARGET_PEAK_RSS_MB,
+    }
+
+
+def tables_maintain() -> None:
+    """VACUUM ANALYZE on PostgreSQL, as autovacuum would have long before half the rows expire.
+
+    Without it the freshly seeded tables have no statistics and the rows of the previous run
+    are dead but not gone: a state a live database is seldom in, and costly to both sides.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (Session, OutstandingToken, BlacklistedToken):
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandRun:
+    seconds: float
+    peak_rss_mb: float
+    output: str
+    longest_batch: float | None
+
+
+def command_run(*, args: list[str]) -> CommandRun:
+    """Run a manage.py command in a process of its own: wall time and that process's peak RSS.
+
+    The peak is the kernel's high-water mark of the command's own memory (VmHWM), read while
+    it runs: wait4()'s ru_maxrss would also count this process's peak, which a vforked
+    child carries through exec.
+    """
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(  # noqa: S603 - this interpreter and this project's manage.py
+            [sys.executable, "manage.py", *args],
+            cwd=settings.BASE_DIR,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        peak_kib = 0
+        while process.poll() is None:
+            peak_kib = max(peak_kib, high_water_kib(process.pid))
+            time.sleep(0.01)
+        seconds = time.perf_counter() - started
+        output.seek(0)
+        text = output.read().decode(errors="replace")
+    if process.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{text[-3000:]}")
+    longest = re.search(r"longest batch ([0-9.]+) s", text)
+    return CommandRun(
+        seconds=seconds,
+        peak_rss_mb=peak_kib / 1024,
+        output=text,
+        longest_batch=float(longest.group(1)) if longest else None,
+    )
+
+
+def high_water_kib(pid: int) -> int:
+    """The process's peak resident set so far, in KiB; 0 once it has ended."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# --- Cost per request at a small and a large store --------------------------------------------
+
+
+def request_costs_measure(*, count: int, say: Say, bars: bool) -> dict:
+    """µs per resource request of every way, at SMALL_COUNT and at `count` stored of each.
+
+    Each phase also times the floor (a bare JSON view in Django's stock middleware), and each
+    way's ratio compares its cost over the floor at the large store with the same at the
+    small one: a shared machine busier in one phase than another slows the floor too. The
+    small store is measured before and after the large one (cleared and seeded again) and
+    the large one is compared with their mean, so a drift during the run cancels out too.
+    """
+    seed_clear()
+    password = secrets.token_urlsafe(16)
+    user = User.objects.create_user(
+        username=f"bench-scale-{secrets.token_hex(4)}", password=password
+    )
+    stored = dict.fromkeys(STORED_WAYS, 0)
+    phases = {}
+    for phase, target in (("small", SMALL_COUNT), ("large", count), ("small_again", SMALL_COUNT)):
+        if phase == "small_again":
+            seed_clear()
+            stored = dict.fromkeys(STORED_WAYS, 0)
+        for way in STORED_WAYS:
+            outcome = seeded(way=way, count=target - stored[way], bars=bars)
+            stored[way] += outcome["rows"]
+        tables_maintain()  # so that autovacuum does not start in the middle of the timing
+        gc.collect()  # nor a collection of the garbage seeding and logging in left behind
+        # Logging in again for each phase: an access token lives five minutes, seeding longer.
+        calls = {FLOOR: floor_call(), **resource_calls(user=user, password=password)}
+        phases[phase] = {
+            "stored": {
+                "django_session_rows": Session.objects.count(),
+                "cache_keys_seeded": stored["cache"],
+                "outstanding_token_rows": OutstandingToken.objects.count(),
+            },
+            "us_per_request": costs_measure(calls=calls),
+        }
+        costs = phases[phase]["us_per_request"].items()
+        say(f"  {phase}: " + ", ".join(f"{way} {us} µs" for way, us in costs))
+    floor = {phase: measured["us_per_request"][FLOOR] for phase, measured in phases.items()}
+    ways = {}
+    for way in WAYS:
+        small, large, again = (phases[phase]["us_per_request"][way.name] for phase in phases)
+        raw_ratio = large / statistics.mean([small, again])
+        ratio = (large / floor["large"]) / statistics.mean(
+            [small / floor["small"], again / floor["small_again"]]
+        )
+        ways[way.name] = {
+            "us_per_request_small": small,
+            "us_per_request_large": large,
+            "us_per_request_small_again": again,
+            "raw_ratio": round(raw_ratio, 3),
+            "ratio": round(ratio, 3),
+            "ratio_target_met": ratio <= TARGET_COST_RATIO,
+        }
+    return {
+        "stored_small": phases["small"]["stored"],
+        "stored_large": phases["large"]["stored"],
+        "rounds": ROUNDS,
+        "requests_per_batch": REQUESTS_PER_BATCH,
+        "floor_us_per_request": floor,
+        "raw_ratio": "large / mean(small, small_again)",
+        "ratio": "(large / floor) / mean(small / floor, small_again / floor), floors of each phase",
+        "ways": ways,
+    }
+
+
+def floor_call() -> Call:
+    """The bare JSON view in Django's stock middleware: what Django itself costs a request."""
+    with override_settings(MIDDLEWARE=STOCK_MIDDLEWARE, ROOT_URLCONF=FLOOR_URLCONF):
+        return Call(WSGIHandler(), environ_for("/floor/"))
+
+
+def resource_calls(*, user: User, password: str) -> dict[str, Call]:
+    """A prepared resource request per way, carrying a fresh login's credential."""
+    calls = {}
+    for way in WAYS:
+        client = WayClient(way, HTTP_HOST=request_host())
+        response = client.login(user.username, password)
+        if response.status_code != HTTPStatus.OK:
+            raise RuntimeError(f"{way.name}: login answered {response.status_code}")
+        if way.transport == "header":
+            environ = environ_for(
+                way.path("resource"), headers={"Authorization": f"Bearer {client.credential}"}
+            )
+        else:
+            environ = environ_for(
+                way.path("resource"), cookies={client.credential_name: client.credential}
+            )
+        calls[way.name] = Call(WSGIHandler(), environ)
+    return calls
+
+
+def costs_measure(*, calls: dict[str, Call]) -> dict[str, float]:
+    """Median µs per request of each call, in round-robin batches after a warm-up batch.
+
+    Round robin: a burst of noise from the shared machine lands on every way alike, not on
+    whichever way happened to be running.
+    """
+    samples = {name: [] for name in calls}
+    for round_number in range(ROUNDS + 1):  # the first round warms up, untimed
+        for name, call in calls.items():
+            # The floor has URLs of its own; switching them empties the URL caches, so each
+            # batch starts with one untimed request.
+            urls = FLOOR_URLCONF if name == FLOOR else settings.ROOT_URLCONF
+            # DEBUG off, as in production: with DEBUG on, Django also logs every query.
+            with override_settings(DEBUG=False, ROOT_URLCONF=urls):
+                call()
+                started = time.perf_counter_ns()
+                for _ in range(REQUESTS_PER_BATCH):
+                    call()
+                elapsed = time.perf_counter_ns() - started
+            if call.status != HTTPStatus.OK:
+                raise RuntimeError(f"{name}: the request answered {call.status}")
+            if round_number:
+                samples[name].append(elapsed / REQUESTS_PER_BATCH)
+    return {name: round(statistics.median(times) / 1000, 1) for name, times in samples.items()}
