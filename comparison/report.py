@@ -244,13 +244,50 @@ def seconds(value) -> str:
 
 
 def scale_lines(scale: dict) -> list[str]:
-    return [
+    """The bench-scale results: cleanup against stock, and cost at 1k and at N stored."""
+    count, small = scale["count"], scale["small_count"]
+    lines = [
         "",
-        "## At scale",
+        f"## At scale: {count:,} stored sessions and tokens",
         "",
-        "From `make bench-scale` (`docs/scale.json`, every figure with its unit):",
+        f"From `{scale['command']}` (`docs/scale.json`, every figure with its unit), "
+        f"{scale['measured_at']}. Half the rows expired; cleanup is measured as the wall "
+        "clock and peak resident memory of the whole command process. Targets: cleanup "
+        f"≥ {scale['targets']['cleanup_speedup_min']}× faster than stock with peak memory "
+        f"≤ {scale['targets']['cleanup_peak_rss_mb_max']} MB; cost per request at {count:,} "
+        f"stored ≤ {scale['targets']['cost_ratio_max']}× the cost at {small:,}.",
         "",
-        "```json",
-        json.dumps(scale, indent=2, ensure_ascii=False),
-        "```",
+        "| database | cleanup | stock s | stock MB | ours s | ours MB | speed-up | longest "
+        "batch s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    for database in scale["databases"].values():
+        for kind, cleanup in database["cleanup"].items():
+            stock, ours = cleanup["stock"], cleanup["ours"]
+            lines.append(
+                f"| {database['database']} | {kind}: `{stock['command']}` vs "
+                f"`{ours['command']}` | {stock['seconds']} | {stock['peak_rss_mb']} | "
+                f"{ours['seconds']} | {ours['peak_rss_mb']} | {cleanup['speedup']}× | "
+                f"{ours['longest_batch_seconds']} |"
+            )
+    ways = list(next(iter(scale["databases"].values()))["per_request"]["ways"])
+    lines += [
+        "",
+        f"Cost per resource request with {small:,} and with {count:,} stored, each relative to "
+        "the floor of its own phase:",
+        "",
+        "| database | " + " | ".join(f"`{way}`" for way in ways) + " |",
+        "|---|" + "---|" * len(ways),
+    ]
+    for database in scale["databases"].values():
+        rows = database["per_request"]["ways"]
+        lines.append(
+            f"| {database['database']} | "
+            + " | ".join(
+                f"{rows[way]['us_per_request_small']} → {rows[way]['us_per_request_large']} µs "
+                f"({rows[way]['ratio']}×)"
+                for way in ways
+            )
+            + " |"
+        )
+    return lines
