@@ -7,11 +7,12 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 
-from django.conf import settings
 from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+
+from accounts.clients import request_host
 
 # Django's startproject middleware: the stock configuration every peer is measured in.
 STOCK_MIDDLEWARE = [
@@ -25,12 +26,6 @@ STOCK_MIDDLEWARE = [
 ]
 CACHE_METHODS = ("get", "set", "add", "delete", "has_key", "touch", "get_many", "set_many")
 WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE")
-
-
-def request_host() -> str:
-    """A host name the settings allow, for requests made in-process."""
-    allowed = [host.lstrip(".") for host in settings.ALLOWED_HOSTS if host != "*"]
-    return allowed[0] if allowed else "localhost"
 
 
 def environ_for(path: str, *, cookies: dict[str, str] | None = None, headers=None) -> dict:

@@ -15,7 +15,7 @@ from django.test import RequestFactory, override_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.clients import WayClient
+from accounts.clients import WayClient, request_host
 from accounts.models import User
 from accounts.ways import Way
 from comparison.harness import (
@@ -25,7 +25,6 @@ from comparison.harness import (
     counting,
     environ_for,
     median_microseconds,
-    request_host,
     set_cookie_bytes,
 )
 from comparison.peers import USER_SNAPSHOT_KEY

@@ -15,7 +15,6 @@ import os
 import platform
 import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,11 +39,12 @@ from django.test import override_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from tqdm import tqdm
 
-from accounts.clients import WayClient
+from accounts.clients import WayClient, request_host
 from accounts.models import User
 from accounts.ways import WAYS, cache_description, database_description
-from comparison.harness import STOCK_MIDDLEWARE, Call, environ_for, request_host
+from comparison.harness import STOCK_MIDDLEWARE, Call, environ_for
 from comparison.seeding import seed, seed_clear
+from comparison.servers import host_port, reachable
 
 DEFAULT_COUNT = 1_000_000
 SMALL_COUNT = 1_000
@@ -195,7 +195,7 @@ def postgres_database(*, server_url: str | None) -> Iterator[str]:
 @contextlib.contextmanager
 def redis_prefix(*, redis_url: str | None) -> Iterator[dict[str, str]]:
     """Environment for a Redis key prefix of the bench's own; its keys are deleted afterwards."""
-    if not redis_url or not reachable(redis_url):
+    if not redis_url or not reachable(*host_port(redis_url, 6379)):
         yield {"REDIS_URL": ""}
         return
     prefix = f"benchscale{secrets.token_hex(4)}"
@@ -212,15 +212,6 @@ def redis_prefix(*, redis_url: str | None) -> Iterator[dict[str, str]]:
                 batch = []
         if batch:
             client.unlink(*batch)
-
-
-def reachable(url: str) -> bool:
-    parts = urlsplit(url)
-    try:
-        socket.create_connection((parts.hostname, parts.port or 6379), timeout=2).close()
-    except OSError:
-        return False
-    return True
 
 
 # --- The worker: one database -----------------------------------------------------------------

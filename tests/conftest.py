@@ -1,7 +1,6 @@
 """Fixtures shared by every suite: services, the demo user, and a client for each way in."""
 
 import os
-import socket
 import uuid
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -13,6 +12,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from accounts.ways import WAYS, Way, cache_description, database_description
+from comparison.servers import reachable
 from config.profiles import security_profile
 
 from helpers import PASSWORD, WayClient
@@ -26,14 +26,6 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 # Redis for the tests that need Redis itself, whichever cache the run configured; its own
 # db number, and only keys under its own prefix are ever written or deleted.
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/11")
-
-
-def unreachable(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=3).close()
-    except OSError:
-        return True
-    return False
 
 
 def configured_services() -> dict[str, tuple[str, int]]:
@@ -60,7 +52,7 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    down = [name for name, address in configured_services().items() if unreachable(*address)]
+    down = [name for name, address in configured_services().items() if not reachable(*address)]
     if not down:
         return
     message = f"{', '.join(down)} not reachable"
@@ -74,7 +66,7 @@ def pytest_collection_modifyitems(config, items):
 def redis_test_url():
     """A reachable Redis for tests about Redis itself, or a skip (a failure in CI)."""
     url = urlsplit(REDIS_TEST_URL)
-    if unreachable(url.hostname, url.port or 6379):
+    if not reachable(url.hostname, url.port or 6379):
         skip_or_fail_without(f"Redis at {url.hostname}:{url.port or 6379}")
     return REDIS_TEST_URL
 

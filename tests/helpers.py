@@ -3,7 +3,7 @@
 import pytest
 
 from accounts import clients
-from accounts.ways import WAYS, Way
+from accounts.ways import WAYS, WAYS_BY_NAME, Way
 
 PASSWORD = "correct horse battery staple"
 
@@ -30,7 +30,7 @@ def ways(**attributes) -> list:
 
 
 def way_named(name: str) -> Way:
-    return next(way for way in WAYS if way.name == name)
+    return WAYS_BY_NAME[name]
 
 
 class WayClient(clients.WayClient):

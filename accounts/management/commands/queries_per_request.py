@@ -3,20 +3,13 @@
 import secrets
 from http import HTTPStatus
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from accounts.clients import WayClient
+from accounts.clients import WayClient, request_host
 from accounts.models import User
 from accounts.ways import WAYS, cache_description, database_description
-
-
-def request_host() -> str:
-    """A host name the settings allow, for requests made in-process."""
-    allowed = [host.lstrip(".") for host in settings.ALLOWED_HOSTS if host != "*"]
-    return allowed[0] if allowed else "localhost"
 
 
 class Command(BaseCommand):
