@@ -181,6 +181,12 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
     peer = timed_request(
         timing, peer_path(way), cookies=peer_cookies, headers=peer_headers, **peer_settings(way)
     )
+    # The token ways' peer is a DRF view already; the session ways' gets a DRF twin.
+    drf_peer = peer
+    if way.kind == "session":
+        drf_peer = timed_request(
+            timing, f"/drf-peer/{way.name}/session/", cookies=peer_cookies, **peer_settings(way)
+        )
     fast_cookies, fast_headers = fast_credential(way, user)
     fast = timed_request(
         timing,
@@ -197,6 +203,7 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
         "way": way.name,
         "project_us": project,
         "peer_us": peer,
+        "drf_peer_us": drf_peer,
         "fast_us": fast,
         "primitive": primitive_name,
         "primitive_us": timing.of(primitive_call),

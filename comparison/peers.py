@@ -6,6 +6,9 @@ difference between a way's endpoint and its peer is the code this project adds.
 - floor: a bare JSON view, no authentication: what Django itself costs.
 - peer: the same way set up the stock way: Django's own SessionMiddleware with the way's
   engine and a plain view, or a plain DRF view with SimpleJWT's authentication class.
+- DRF peer (session ways): a plain DRF view with DRF's own SessionAuthentication, behind the
+  same middleware. This project serves every way through DRF: against the plain view, this
+  peer shows what DRF itself costs; against it, the project shows what its own code costs.
 - fast: the way tuned for speed, with a trade-off: sessions carry a snapshot of the user
   (no user query; the db way also reads through the cache), tokens carry the user's claims
   (SimpleJWT's JWTStatelessUserAuthentication). A deactivated or deleted user keeps access
@@ -14,6 +17,7 @@ difference between a way's endpoint and its peer is the code this project adds.
 
 from django.http import JsonResponse
 from django.urls import path
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -53,17 +57,27 @@ def fast_session_resource(request, way):
     return JsonResponse(body(way, snapshot))
 
 
-class StockTokenResource(APIView):
-    """A plain DRF view with SimpleJWT's authentication class (or the cookie reader)."""
+class StockDrfResource(APIView):
+    """A plain DRF view: IsAuthenticated, and the authentication class it is given."""
 
     permission_classes = [IsAuthenticated]
     way = None
 
-    def get(self, request):
+    def get(self, request, **kwargs):
         user = request.user
         return Response(
             body(self.way, {"id": user.pk, "username": user.username, "email": user.email})
         )
+
+
+class StockDrfSessionResource(StockDrfResource):
+    """The DRF peer of the session ways: DRF's own SessionAuthentication."""
+
+    authentication_classes = [SessionAuthentication]
+
+    def get(self, request, way):
+        self.way = way
+        return super().get(request)
 
 
 class JWTCookieStatelessAuthentication(JWTCookieAuthentication):
@@ -72,7 +86,7 @@ class JWTCookieStatelessAuthentication(JWTCookieAuthentication):
     get_user = JWTStatelessUserAuthentication.get_user
 
 
-class FastTokenResource(StockTokenResource):
+class FastTokenResource(StockDrfResource):
     """SimpleJWT's stateless user: the user is the token's claims, no query."""
 
     def get(self, request):
@@ -85,13 +99,14 @@ urlpatterns = [
     path("floor/", bare_json),
     path("peer/<str:way>/session/", stock_session_resource),
     path("fast/<str:way>/session/", fast_session_resource),
+    path("drf-peer/<str:way>/session/", StockDrfSessionResource.as_view()),
     path(
         "peer/jwt/token/",
-        StockTokenResource.as_view(way="jwt", authentication_classes=[JWTAuthentication]),
+        StockDrfResource.as_view(way="jwt", authentication_classes=[JWTAuthentication]),
     ),
     path(
         "peer/jwt-cookie/token/",
-        StockTokenResource.as_view(
+        StockDrfResource.as_view(
             way="jwt-cookie", authentication_classes=[JWTCookieAuthentication]
         ),
     ),

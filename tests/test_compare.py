@@ -61,6 +61,21 @@ def test_compare_writes_markdown_json_and_a_png(comparison):
     assert (comparison / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_compare_measures_the_session_ways_against_a_drf_peer_too(comparison):
+    results = json.loads((comparison / "comparison.json").read_text())
+    markdown = (comparison / "comparison.md").read_text()
+
+    drf_peers = {way["way"]: way["drf_peer_us"] for way in results["ways"]}
+    peers = {way["way"]: way["peer_us"] for way in results["ways"]}
+    # Measured apart for the session ways; the token ways' peer is the DRF view itself.
+    assert all(drf_peers[name] > 0 for name in ("cookie", "db", "cache", "cached-db"))
+    assert {name: drf_peers[name] for name in ("jwt", "jwt-cookie")} == {
+        name: peers[name] for name in ("jwt", "jwt-cookie")
+    }
+    assert "| × DRF peer |" in markdown
+    assert "DRF itself costs the session ways" in markdown
+
+
 def test_compare_counts_queries_and_cache_calls_per_request(comparison):
     results = json.loads((comparison / "comparison.json").read_text())
 
