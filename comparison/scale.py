@@ -19,10 +19,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -34,8 +35,9 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection, connections
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from tqdm import tqdm
 
@@ -43,7 +45,7 @@ from accounts.clients import WayClient, request_host
 from accounts.models import User
 from accounts.ways import WAYS, cache_description, database_description
 from comparison.harness import STOCK_MIDDLEWARE, Call, environ_for
-from comparison.seeding import seed, seed_clear
+from comparison.seeding import seed, seed_clear, seed_user_ensure
 from comparison.servers import host_port, reachable
 
 DEFAULT_COUNT = 1_000_000
@@ -64,6 +66,8 @@ FLOOR_URLCONF = "comparison.peers"
 # Round-robin batches of requests per way and phase: noise hits every way alike.
 ROUNDS = 15
 REQUESTS_PER_BATCH = 200
+# Seconds between two of the logins written while a cleanup command runs.
+LOGIN_INTERVAL = 0.05
 
 Say = Callable[[str], None]
 
@@ -113,6 +117,7 @@ def measure_scale(
         "small_count": SMALL_COUNT,
         "expired_fraction": EXPIRED_FRACTION,
         "blacklisted_fraction": BLACKLISTED_FRACTION,
+        "login_interval_seconds": LOGIN_INTERVAL,
         "targets": {
             "cleanup_speedup_min": TARGET_SPEEDUP,
             "cleanup_peak_rss_mb_max": TARGET_PEAK_RSS_MB,
@@ -123,6 +128,7 @@ def measure_scale(
             "peak_rss_mb": "MiB, peak resident set of the command process (VmHWM)",
             "us_per_request": "µs, median over batches of the mean of one batch",
             "rows": "rows (or Redis keys)",
+            "longest_wait_seconds": "s, the longest a login's write waited while a cleanup ran",
         },
         "method": [
             "Each cleanup command runs on freshly seeded rows (the same count, expiry spread "
@@ -319,7 +325,8 @@ def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) 
         before = stored_rows(cleanup)
         # No transaction or lock of this process may stand in the command's way.
         connection.close()
-        run = command_run(args=[command])
+        with LoginWrites(cleanup=cleanup) as logins:
+            run = command_run(args=[command])
         after = stored_rows(cleanup)
         runs[side] = {
             "command": f"manage.py {command}",
@@ -327,6 +334,7 @@ def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) 
             "peak_rss_mb": round(run.peak_rss_mb, 1),
             "rows_deleted": {name: before[name] - after[name] for name in before},
             **({"longest_batch_seconds": run.longest_batch} if run.longest_batch else {}),
+            "logins_while_running": logins.summary(),
         }
     speedup = runs["stock"]["seconds"] / runs["ours"]["seconds"]
     return {
@@ -339,6 +347,69 @@ def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) 
         "speedup_target_met": speedup >= TARGET_SPEEDUP,
         "peak_rss_target_met": runs["ours"]["peak_rss_mb"] <= TARGET_PEAK_RSS_MB,
     }
+
+
+class LoginWrites:
+    """Write what a login writes, LOGIN_INTERVAL apart, while a cleanup command runs.
+
+    A session login inserts a django_session row, a token login an outstanding token: each
+    write here is one such INSERT in a transaction of its own, on a connection of its own (a
+    thread's), timed. What a cleanup costs the site is the longest of those waits and the
+    writes that failed: SQLite gives up on its write lock after Django's timeout of 5 s
+    ("database is locked"). The rows are deleted again before the cleanup's rows are counted.
+    """
+
+    def __init__(self, *, cleanup: Cleanup):
+        self.cleanup = cleanup
+        self.waits: list[float] = []
+        self.failures: list[str] = []
+        self.written: list[int | str] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="login-writes")
+        self.user = seed_user_ensure() if cleanup.name == "tokens" else None
+
+    def __enter__(self) -> "LoginWrites":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopping.set()
+        self.thread.join()
+        if self.cleanup.name == "sessions":
+            Session.objects.filter(pk__in=self.written).delete()
+        else:
+            OutstandingToken.objects.filter(pk__in=self.written).delete()
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.wait(LOGIN_INTERVAL):
+                started = time.perf_counter()
+                try:
+                    self.written.append(self.write())
+                except OperationalError as error:
+                    self.failures.append(str(error))
+                self.waits.append(time.perf_counter() - started)
+        finally:
+            connections.close_all()  # this thread's
+
+    def write(self) -> int | str:
+        expires = timezone.now() + timedelta(days=1)
+        if self.cleanup.name == "sessions":
+            key = "probe" + secrets.token_hex(12)
+            Session.objects.create(session_key=key, session_data="", expire_date=expires)
+            return key
+        token = OutstandingToken.objects.create(
+            user=self.user, jti="probe" + secrets.token_hex(12), token="", expires_at=expires
+        )
+        return token.pk
+
+    def summary(self) -> dict:
+        return {
+            "writes": len(self.waits),
+            "failed": len(self.failures),
+            "longest_wait_seconds": round(max(self.waits, default=0.0), 3),
+            **({"failure": self.failures[0]} if self.failures else {}),
+        }
 
 
 def tables_maintain() -> None:

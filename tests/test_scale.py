@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -10,7 +11,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -18,7 +19,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.models import User
-from comparison.scale import command_run, high_water_kib
+from comparison.scale import CLEANUPS, LoginWrites, command_run, high_water_kib
 from comparison.seeding import (
     SEED_SESSION_KEY_PREFIX,
     SEED_USERNAME,
@@ -324,3 +325,46 @@ def test_command_run_reads_the_command_process_own_peak_memory():
     assert run.output.startswith("System check identified no issues")
     assert run.longest_batch is None
     del ballast
+
+
+@pytest.mark.parametrize("cleanup", CLEANUPS, ids=lambda cleanup: cleanup.name)
+def test_login_writes_are_timed_while_a_command_runs_and_leave_no_row(transactional_db, cleanup):
+    seed(way=cleanup.way, count=10, expired_fraction=0.5)
+    before = {"sessions": Session.objects.count(), "tokens": OutstandingToken.objects.count()}
+
+    with LoginWrites(cleanup=cleanup) as logins:
+        during = wait_for(lambda: len(logins.written) >= 3)
+        stored = Session if cleanup.name == "sessions" else OutstandingToken
+        written_while_running = stored.objects.filter(pk__in=logins.written).count()
+
+    summary = logins.summary()
+    assert during
+    assert written_while_running >= 3
+    assert summary["writes"] == len(logins.written)
+    assert summary["failed"] == 0
+    assert summary["longest_wait_seconds"] > 0
+    assert {"sessions": Session.objects.count(), "tokens": OutstandingToken.objects.count()} == (
+        before
+    )
+
+
+def test_login_writes_report_a_refused_login(transactional_db, monkeypatch):
+    cleanup = CLEANUPS[0]
+    with LoginWrites(cleanup=cleanup) as logins:
+        monkeypatch.setattr(
+            logins, "write", lambda: (_ for _ in ()).throw(OperationalError("database is locked"))
+        )
+        assert wait_for(lambda: len(logins.failures) >= 2)
+
+    summary = logins.summary()
+    assert summary["failed"] == len(logins.failures) >= 2
+    assert summary["failure"] == "database is locked"
+
+
+def wait_for(condition, *, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

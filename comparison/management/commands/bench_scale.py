@@ -80,15 +80,19 @@ def summary_lines(results: dict) -> list[str]:
         lines.append(
             f"  {'cleanup of ' + format(count, ',') + ' rows':<36}{'seconds':>9}"
             f"{'peak RSS MB':>13}{'rows deleted':>22}{'speed-up':>10}"
+            f"{'login wait s':>14}{'failed logins':>15}"
         )
         for kind, cleanup in result["cleanup"].items():
             for side in ("stock", "ours"):
                 run = cleanup[side]
                 deleted = " + ".join(str(rows) for rows in run["rows_deleted"].values())
                 speedup = f"{cleanup['speedup']:.2f}×" if side == "ours" else ""
+                logins = run["logins_while_running"]
+                failed = f"{logins['failed']} of {logins['writes']}"
                 lines.append(
                     f"  {kind + ': ' + run['command'].removeprefix('manage.py '):<36}"
                     f"{run['seconds']:>9.2f}{run['peak_rss_mb']:>13.1f}{deleted:>22}{speedup:>10}"
+                    f"{logins['longest_wait_seconds']:>14.3f}{failed:>15}"
                 )
         per_request = result["per_request"]
         small = "at " + format(results["small_count"], ",")
