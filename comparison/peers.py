@@ -63,7 +63,7 @@ class StockDrfResource(APIView):
     permission_classes = [IsAuthenticated]
     way = None
 
-    def get(self, request, **kwargs):
+    def get(self, request):
         user = request.user
         return Response(
             body(self.way, {"id": user.pk, "username": user.username, "email": user.email})
