@@ -1,5 +1,6 @@
 """Business logic of the token ways: issue, refresh and blacklist SimpleJWT tokens."""
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
+from accounts.batches import batch_pause
 from accounts.models import User
 
 
@@ -71,6 +73,7 @@ def token_purge_expired(
     *,
     batch_size: int = 10_000,
     now: datetime | None = None,
+    pause: float | None = None,
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
@@ -81,7 +84,7 @@ def token_purge_expired(
     """
     expired = OutstandingToken.objects.filter(expires_at__lte=now or aware_utcnow())
     return token_delete_many(
-        tokens=expired, batch_size=batch_size, on_start=on_start, on_batch=on_batch
+        tokens=expired, batch_size=batch_size, pause=pause, on_start=on_start, on_batch=on_batch
     )
 
 
@@ -89,6 +92,7 @@ def token_delete_many(
     *,
     tokens: QuerySet[OutstandingToken],
     batch_size: int = 10_000,
+    pause: float | None = None,
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
@@ -98,9 +102,12 @@ def token_delete_many(
     the database's (the foreign key has no ON DELETE), so Django loads every token into
     memory first to find what to cascade to: about a gigabyte for a million tokens. Here each
     batch is a range of ids and two DELETE statements in one short transaction, blacklist
-    rows first; logins and refreshes go on between batches. `on_start` hears how many tokens
+    rows first; logins and refreshes go on between batches, which are `pause` seconds apart
+    (by default batch_pause(): SQLite's writers need it). `on_start` hears how many tokens
     are to go, `on_batch` each batch's counts of outstanding and blacklisted tokens.
     """
+    if pause is None:
+        pause = batch_pause(using=tokens.db)
     # One scan for the ids' span and the count; ids then step by batch_size along the primary
     # key's index, with no query to find where each batch ends.
     span = tokens.aggregate(first=Min("pk"), last=Max("pk"), count=Count("pk"))
@@ -121,6 +128,8 @@ def token_delete_many(
         if gone:
             if on_batch:
                 on_batch(gone, blacklisted)
+            if after < span["last"]:
+                time.sleep(pause)
             continue
         # A gap in the ids (tokens deleted before, or not to be deleted): jump over it.
         following = tokens.filter(pk__gt=after).aggregate(first=Min("pk"))["first"]

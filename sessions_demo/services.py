@@ -1,6 +1,7 @@
 """Business logic of the session ways."""
 
 import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from django.core.cache import caches
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from accounts.batches import batch_pause
 from accounts.models import User
 from accounts.ways import Way
 
@@ -51,6 +53,7 @@ def session_purge_expired(
     *,
     batch_size: int = 10_000,
     now: datetime | None = None,
+    pause: float | None = None,
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
@@ -60,9 +63,12 @@ def session_purge_expired(
     holds the database's only write lock, and every login waits, for as long as it runs.
     The sessions expired at `now` (by default the present) are clearsessions' choice:
     expire_date < now. Their cached-db cache copies expire in the cache by themselves.
-    `on_start` hears how many sessions are to go, `on_batch` each batch's count.
+    Between batches it waits `pause` seconds (by default batch_pause(): SQLite's writers
+    need it). `on_start` hears how many sessions are to go, `on_batch` each batch's count.
     """
     expired = Session.objects.filter(expire_date__lt=now or timezone.now())
+    if pause is None:
+        pause = batch_pause(using=expired.db)
     if on_start:
         on_start(expired.count())  # on the expire_date index: cheap next to deleting
     deleted = 0
@@ -81,3 +87,5 @@ def session_purge_expired(
         deleted += count
         if on_batch:
             on_batch(count)
+        if count >= batch_size:  # a full batch: more may follow
+            time.sleep(pause)

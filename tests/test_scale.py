@@ -18,6 +18,9 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
+import jwt_demo.services
+import sessions_demo.services
+from accounts.batches import SQLITE_BATCH_PAUSE_SECONDS, BatchProgress, batch_pause
 from accounts.models import User
 from comparison.scale import CLEANUPS, LoginWrites, command_run, high_water_kib
 from comparison.seeding import (
@@ -238,6 +241,49 @@ def test_purge_expired_sessions_command_reports(user, capsys):
     )
     assert Session.objects.count() == 21
     assert client.resource().status_code == HTTPStatus.OK
+
+
+def pauses_recorded(monkeypatch, *modules) -> list[float]:
+    """The purges' pauses between batches, recorded instead of slept."""
+    pauses = []
+    for module in modules:
+        monkeypatch.setattr(module.time, "sleep", pauses.append)
+    return pauses
+
+
+def test_purges_pause_between_batches_on_sqlite_only(db, monkeypatch):
+    pauses = pauses_recorded(monkeypatch, sessions_demo.services, jwt_demo.services)
+    seed(way="db", count=500, expired_fraction=0.5)
+    seed(way="jwt", count=500, expired_fraction=0.5)
+
+    session_purge_expired(batch_size=100)
+    token_purge_expired(batch_size=100)
+
+    # Three batches each, SQLite's pause between them; other databases lock rows, not
+    # the database, and do not pause.
+    expected = SQLITE_BATCH_PAUSE_SECONDS if connection.vendor == "sqlite" else 0.0
+    assert batch_pause() == expected
+    assert pauses == [expected] * 4
+
+
+def test_purges_pause_as_long_as_they_are_told(db, monkeypatch):
+    pauses = pauses_recorded(monkeypatch, sessions_demo.services)
+    seed(way="db", count=40, expired_fraction=0.5)
+
+    assert session_purge_expired(batch_size=5, pause=0.5) == 20
+    assert pauses == [0.5] * 4
+
+
+def test_batch_progress_leaves_the_pause_out_of_the_longest_batch(monkeypatch):
+    clock = iter([0.0, 0.2, 0.2 + 1.0 + 0.3, 1.5 + 1.0 + 0.1, 3.0])
+    monkeypatch.setattr("accounts.batches.time.perf_counter", lambda: next(clock))
+
+    with BatchProgress(verbosity=0, pause=1.0) as progress:
+        for rows in (10, 10, 10):
+            progress.batch_done(rows)
+
+    assert progress.longest == pytest.approx(0.3)
+    assert progress.elapsed == pytest.approx(3.0)
 
 
 # --- Purging expired tokens -----------------------------------------------------------------

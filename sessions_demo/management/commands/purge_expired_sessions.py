@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from accounts.batches import BatchProgress
+from accounts.batches import BatchProgress, batch_pause
 from sessions_demo.services import session_purge_expired
 
 
@@ -17,9 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=10_000, help="rows per DELETE")
 
     def handle(self, *args, batch_size, verbosity, **options):
-        with BatchProgress(verbosity=verbosity) as progress:
+        pause = batch_pause()
+        with BatchProgress(verbosity=verbosity, pause=pause) as progress:
             deleted = session_purge_expired(
                 batch_size=batch_size,
+                pause=pause,
                 now=timezone.now(),
                 on_start=progress.start,
                 on_batch=progress.batch_done,
