@@ -39,13 +39,12 @@ from django.db import OperationalError, connection, connections
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from tqdm import tqdm
 
 from accounts.clients import WayClient, request_host
 from accounts.models import User
 from accounts.ways import WAYS, cache_description, database_description
 from comparison.harness import STOCK_MIDDLEWARE, Call, environ_for
-from comparison.seeding import seed, seed_clear, seed_user_ensure
+from comparison.seeding import seed_clear, seed_user_ensure, seed_with_progress
 from comparison.servers import host_port, reachable
 
 DEFAULT_COUNT = 1_000_000
@@ -276,22 +275,13 @@ def database_label() -> str:
 
 def seeded(*, way: str, count: int, bars: bool) -> dict:
     """Seed `count` of a way's stored state, with a bar on a terminal; returns how it went."""
-    started = time.perf_counter()
-    with tqdm(
-        total=count,
-        desc=f"seeding {way}",
-        unit="rows",
-        file=sys.stderr,
-        disable=None if bars else True,
-    ) as bar:
-        outcome = seed(
-            way=way,
-            count=count,
-            expired_fraction=EXPIRED_FRACTION,
-            blacklisted_fraction=BLACKLISTED_FRACTION,
-            progress=bar.update,
-        )
-    seconds = time.perf_counter() - started
+    outcome, seconds = seed_with_progress(
+        way=way,
+        count=count,
+        expired_fraction=EXPIRED_FRACTION,
+        blacklisted_fraction=BLACKLISTED_FRACTION,
+        bar=bars,
+    )
     return {
         "rows": outcome.written,
         "expired_rows": outcome.expired,

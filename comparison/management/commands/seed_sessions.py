@@ -1,12 +1,14 @@
 """Seed many sessions and refresh tokens, fast and recognisably, to measure the ways at scale."""
 
-import sys
-import time
-
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
-from comparison.seeding import BATCH_SIZE, SEED_USERNAME, SEED_WAYS, seed, seed_clear
+from comparison.seeding import (
+    BATCH_SIZE,
+    SEED_USERNAME,
+    SEED_WAYS,
+    seed_clear,
+    seed_with_progress,
+)
 
 
 class Command(BaseCommand):
@@ -48,24 +50,14 @@ class Command(BaseCommand):
         if count < 0 or not 0 <= expired_fraction <= 1 or not 0 <= blacklisted_fraction <= 1:
             raise CommandError("--count must not be negative, nor a fraction outside 0..1.")
         for name in SEED_WAYS if way == "all" else [way]:
-            started = time.perf_counter()
-            with tqdm(
-                total=count,
-                desc=name,
-                unit="rows",
-                unit_scale=True,
-                file=sys.stderr,
-                disable=None if options["verbosity"] else True,
-            ) as bar:
-                seeded = seed(
-                    way=name,
-                    count=count,
-                    expired_fraction=expired_fraction,
-                    blacklisted_fraction=blacklisted_fraction,
-                    batch_size=options["batch_size"],
-                    progress=bar.update,
-                )
-            elapsed = time.perf_counter() - started
+            seeded, elapsed = seed_with_progress(
+                way=name,
+                count=count,
+                expired_fraction=expired_fraction,
+                blacklisted_fraction=blacklisted_fraction,
+                batch_size=options["batch_size"],
+                bar=bool(options["verbosity"]),
+            )
             if seeded.skipped:
                 self.stdout.write(f"{name}: nothing seeded: {seeded.skipped}.")
                 continue
