@@ -6,10 +6,13 @@ import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http import HTTPStatus
 
 from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accounts.clients import request_host
@@ -88,6 +91,50 @@ def median_microseconds(call, *, batches: int, per_batch: int) -> float:
             call()
         means.append((time.perf_counter_ns() - start) / per_batch / 1000)
     return statistics.median(means)
+
+
+@dataclass(frozen=True)
+class Configured:
+    """A call and the settings it runs under (its URLs, middleware, session engine)."""
+
+    call: Call
+    overrides: dict = field(default_factory=dict)
+
+    @classmethod
+    def request(cls, path: str, *, cookies=None, headers=None, **overrides) -> "Configured":
+        """A GET of path under the given settings; the WSGI handler loads their middleware."""
+        with override_settings(**overrides):
+            handler = WSGIHandler()
+        return cls(Call(handler, environ_for(path, cookies=cookies, headers=headers)), overrides)
+
+
+def round_robin_microseconds(
+    calls: dict[str, Configured], *, rounds: int, per_batch: int
+) -> dict[str, float]:
+    """Median µs per request of each call, timed in round-robin batches after a warm-up round.
+
+    Round robin: a burst of noise from the shared machine lands on every call alike, not on
+    whichever happened to be running, so their ratios hold where their microseconds do not.
+    DEBUG is off, as in production: with DEBUG on, Django also logs every query. Every
+    request must succeed.
+    """
+    samples = {name: [] for name in calls}
+    for round_number in range(rounds + 1):  # the first round warms up, untimed
+        for name, configured in calls.items():
+            call = configured.call
+            with override_settings(DEBUG=False, **configured.overrides):
+                # Changing settings empties Django's caches (URL resolvers among them): each
+                # batch starts with one untimed request.
+                call()
+                started = time.perf_counter_ns()
+                for _ in range(per_batch):
+                    call()
+                elapsed = time.perf_counter_ns() - started
+            if call.status != HTTPStatus.OK:
+                raise RuntimeError(f"{name}: the request answered {call.status}")
+            if round_number:
+                samples[name].append(elapsed / per_batch)
+    return {name: round(statistics.median(times) / 1000, 1) for name, times in samples.items()}
 
 
 @contextmanager

@@ -21,10 +21,12 @@ from accounts.ways import Way
 from comparison.harness import (
     STOCK_MIDDLEWARE,
     Call,
+    Configured,
     cookie_header_bytes,
     counting,
     environ_for,
     median_microseconds,
+    round_robin_microseconds,
     set_cookie_bytes,
 )
 from comparison.peers import USER_SNAPSHOT_KEY
@@ -45,18 +47,9 @@ class Timing:
         return round(median_microseconds(call, batches=self.batches, per_batch=self.per_batch), 1)
 
 
-def timed_request(timing: Timing, path: str, *, cookies=None, headers=None, **overrides) -> float:
-    """µs per GET of path, under the given settings; the request must succeed."""
-    with override_settings(**overrides):
-        call = Call(WSGIHandler(), environ_for(path, cookies=cookies, headers=headers))
-        status = call()
-        if status != 200:
-            raise RuntimeError(f"GET {path} answered {status} under {overrides or 'the project'}")
-        return timing.of(call)
-
-
-def floor_microseconds(timing: Timing) -> float:
-    return timed_request(timing, "/floor/", **STOCK)
+def floor_call() -> Configured:
+    """The bare JSON view in Django's stock middleware: what Django itself costs a request."""
+    return Configured.request("/floor/", **STOCK)
 
 
 def user_lookup_microseconds(timing: Timing, user: User) -> float:
@@ -173,38 +166,41 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
         call()
         with counting() as request:
             call()
-    project = timed_request(timing, way.path("resource"), cookies=cookies, headers=headers)
     if way.kind == "session":
         peer_cookies, peer_headers = {"sessionid": client.credential}, {}
     else:
         peer_cookies, peer_headers = cookies, headers
-    peer = timed_request(
-        timing, peer_path(way), cookies=peer_cookies, headers=peer_headers, **peer_settings(way)
-    )
-    # The token ways' peer is a DRF view already; the session ways' gets a DRF twin.
-    drf_peer = peer
-    if way.kind == "session":
-        drf_peer = timed_request(
-            timing, f"/drf-peer/{way.name}/session/", cookies=peer_cookies, **peer_settings(way)
-        )
     fast_cookies, fast_headers = fast_credential(way, user)
-    fast = timed_request(
-        timing,
-        peer_path(way, fast=True),
-        cookies=fast_cookies,
-        headers=fast_headers,
-        **peer_settings(way, fast=True),
-    )
+    calls = {
+        "floor": floor_call(),
+        "project": Configured.request(way.path("resource"), cookies=cookies, headers=headers),
+        "peer": Configured.request(
+            peer_path(way), cookies=peer_cookies, headers=peer_headers, **peer_settings(way)
+        ),
+        "fast": Configured.request(
+            peer_path(way, fast=True),
+            cookies=fast_cookies,
+            headers=fast_headers,
+            **peer_settings(way, fast=True),
+        ),
+    }
+    # The token ways' peer is a DRF view already; the session ways' gets a DRF twin.
+    if way.kind == "session":
+        calls["drf_peer"] = Configured.request(
+            f"/drf-peer/{way.name}/session/", cookies=peer_cookies, **peer_settings(way)
+        )
+    costs = round_robin_microseconds(calls, rounds=timing.batches, per_batch=timing.per_batch)
     primitive_name, primitive_call = primitive(way, client)
     stored = stored_bytes(way, client)
     with counting() as logout:
         client.logout()
     return {
         "way": way.name,
-        "project_us": project,
-        "peer_us": peer,
-        "drf_peer_us": drf_peer,
-        "fast_us": fast,
+        "floor_us": costs["floor"],
+        "project_us": costs["project"],
+        "peer_us": costs["peer"],
+        "drf_peer_us": costs.get("drf_peer", costs["peer"]),
+        "fast_us": costs["fast"],
         "primitive": primitive_name,
         "primitive_us": timing.of(primitive_call),
         "queries_per_request": request["queries"],

@@ -33,17 +33,15 @@ import psycopg
 import redis
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import OperationalError, connection, connections
-from django.test import override_settings
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.clients import WayClient, request_host
 from accounts.models import User
 from accounts.ways import WAYS, cache_description, database_description
-from comparison.harness import STOCK_MIDDLEWARE, Call, environ_for
+from comparison.harness import STOCK_MIDDLEWARE, Configured, round_robin_microseconds
 from comparison.seeding import seed_clear, seed_user_ensure, seed_with_progress
 from comparison.servers import host_port, reachable
 
@@ -134,6 +132,10 @@ def measure_scale(
             "and blacklist share for stock and ours) in a process of its own.",
             "On PostgreSQL the seeded tables are vacuumed and analyzed before each run, as "
             "autovacuum would have been.",
+            "While each cleanup command runs, this process writes what a login writes (a "
+            "session row, or an outstanding token) every login_interval_seconds on a "
+            "connection of its own, and times each write: the longest wait, and the writes "
+            "the database refused.",
             "Cost per request: a prepared WSGI GET of the resource, in-process, DEBUG off, "
             "in round-robin batches over the ways and the floor (a bare JSON view); the small "
             "store is measured before and after the large one; the ratio compares each way's "
@@ -313,9 +315,10 @@ def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) 
         seeding.setdefault(cleanup.name, outcome)
         tables_maintain()
         before = stored_rows(cleanup)
+        logins = LoginWrites(cleanup=cleanup)
         # No transaction or lock of this process may stand in the command's way.
         connection.close()
-        with LoginWrites(cleanup=cleanup) as logins:
+        with logins:
             run = command_run(args=[command])
         after = stored_rows(cleanup)
         runs[side] = {
@@ -536,13 +539,12 @@ def request_costs_measure(*, count: int, say: Say, bars: bool) -> dict:
     }
 
 
-def floor_call() -> Call:
+def floor_call() -> Configured:
     """The bare JSON view in Django's stock middleware: what Django itself costs a request."""
-    with override_settings(MIDDLEWARE=STOCK_MIDDLEWARE, ROOT_URLCONF=FLOOR_URLCONF):
-        return Call(WSGIHandler(), environ_for("/floor/"))
+    return Configured.request("/floor/", MIDDLEWARE=STOCK_MIDDLEWARE, ROOT_URLCONF=FLOOR_URLCONF)
 
 
-def resource_calls(*, user: User, password: str) -> dict[str, Call]:
+def resource_calls(*, user: User, password: str) -> dict[str, Configured]:
     """A prepared resource request per way, carrying a fresh login's credential."""
     calls = {}
     for way in WAYS:
@@ -551,38 +553,15 @@ def resource_calls(*, user: User, password: str) -> dict[str, Call]:
         if response.status_code != HTTPStatus.OK:
             raise RuntimeError(f"{way.name}: login answered {response.status_code}")
         if way.transport == "header":
-            environ = environ_for(
+            calls[way.name] = Configured.request(
                 way.path("resource"), headers={"Authorization": f"Bearer {client.credential}"}
             )
         else:
-            environ = environ_for(
+            calls[way.name] = Configured.request(
                 way.path("resource"), cookies={client.credential_name: client.credential}
             )
-        calls[way.name] = Call(WSGIHandler(), environ)
     return calls
 
 
-def costs_measure(*, calls: dict[str, Call]) -> dict[str, float]:
-    """Median µs per request of each call, in round-robin batches after a warm-up batch.
-
-    Round robin: a burst of noise from the shared machine lands on every way alike, not on
-    whichever way happened to be running.
-    """
-    samples = {name: [] for name in calls}
-    for round_number in range(ROUNDS + 1):  # the first round warms up, untimed
-        for name, call in calls.items():
-            # The floor has URLs of its own; switching them empties the URL caches, so each
-            # batch starts with one untimed request.
-            urls = FLOOR_URLCONF if name == FLOOR else settings.ROOT_URLCONF
-            # DEBUG off, as in production: with DEBUG on, Django also logs every query.
-            with override_settings(DEBUG=False, ROOT_URLCONF=urls):
-                call()
-                started = time.perf_counter_ns()
-                for _ in range(REQUESTS_PER_BATCH):
-                    call()
-                elapsed = time.perf_counter_ns() - started
-            if call.status != HTTPStatus.OK:
-                raise RuntimeError(f"{name}: the request answered {call.status}")
-            if round_number:
-                samples[name].append(elapsed / REQUESTS_PER_BATCH)
-    return {name: round(statistics.median(times) / 1000, 1) for name, times in samples.items()}
+def costs_measure(*, calls: dict[str, Configured]) -> dict[str, float]:
+    return round_robin_microseconds(calls, rounds=ROUNDS, per_batch=REQUESTS_PER_BATCH)
