@@ -319,8 +319,8 @@ def scale_lines(scale: dict) -> list[str]:
         "checking 500,000 rows.",
         "",
         "What batching buys is in the login columns. PostgreSQL locks rows, not the table: "
-        "there a login waits for neither command's lock (what waits there are come from a "
-        "busy machine). SQLite has one write lock for the whole "
+        "there neither command refuses a login, and what waits there are stay under half a "
+        "second. SQLite has one write lock for the whole "
         "database and no queue for it: a single `DELETE` makes every login wait for as long "
         "as it runs, and `flushexpiredtokens` holds the lock long enough for SQLite to refuse "
         'logins ("database is locked" after 5 s). The purges hold it for one batch at a time and, '

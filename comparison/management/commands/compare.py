@@ -89,7 +89,9 @@ class Command(BaseCommand):
                 measured["fast_tradeoff"] = measure_fast_tradeoff(way, user)
                 results["ways"].append(measured)
             # Each way's ratios are to the floor timed beside it; this one is for reading.
-            results["floor_us"] = statistics.median(way["floor_us"] for way in results["ways"])
+            results["floor_us"] = round(
+                statistics.median(way["floor_us"] for way in results["ways"]), 1
+            )
             progress.step()
             results["growth"] = [
                 {"way": way.name, "rows": measure_growth(way)} for way in SESSION_WAYS
