@@ -53,7 +53,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, output_dir, quick, scale_results, **options):
-        timing = Timing(batches=3, per_batch=20) if quick else Timing(batches=15, per_batch=100)
+        timing = Timing(batches=3, per_batch=20) if quick else Timing(batches=30, per_batch=50)
         steps = [
             *(f"way {way.name}" for way in WAYS),
             "growth",
