@@ -16,7 +16,7 @@ SQLITE_BATCH_PAUSE_SECONDS = 0.12
 def batch_pause(*, using: str = DEFAULT_DB_ALIAS) -> float:
     """Seconds a purge waits between two batches on this database, so that logins get in.
 
-    Other databases lock rows, not the database: a login never waits for a purge's batch.
+    Other databases lock rows, not the database: there a login does not queue for a purge.
     """
     return SQLITE_BATCH_PAUSE_SECONDS if connections[using].vendor == "sqlite" else 0.0
 
