@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from accounts.ways import SESSION_WAYS
+
 UNITS = {
     "_us": "µs",
     "_bytes": "bytes",
@@ -170,9 +172,8 @@ def write_markdown(results: dict, path: Path) -> None:
 
 def drf_cost_lines(ways: list[dict]) -> list[str]:
     """What DRF itself adds to a plain session view, and what the project adds to DRF."""
-    drf = [
-        way["drf_peer_us"] / way["peer_us"] for way in ways if way["drf_peer_us"] != way["peer_us"]
-    ]
+    session_ways = {way.name for way in SESSION_WAYS}
+    drf = [way["drf_peer_us"] / way["peer_us"] for way in ways if way["way"] in session_ways]
     own = [way["project_us"] / way["drf_peer_us"] for way in ways]
     if not drf:
         return []
