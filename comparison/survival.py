@@ -271,8 +271,11 @@ class SurvivalRun:
 def credential_lifetime_s(client: WayHttpClient) -> int:
     """Seconds the server lets a logged-in client's credential live, as it told the client."""
     if client.tokens:
-        claims = jwt_claims(client.tokens["access"])
-        return claims["exp"] - claims["iat"]
+        # SimpleJWT dates the access token's expiry from the moment its refresh token was
+        # made (the pair's iat) but stamps the access token's own iat a moment later, which
+        # may fall in the next second: exp - iat of the access token alone is then 299 s.
+        access, refresh = (jwt_claims(client.tokens[kind]) for kind in ("access", "refresh"))
+        return access["exp"] - refresh["iat"]
     # The credential cookie's Max-Age; the CSRF cookie's, longer, is not a credential.
     return min(
         cookie.max_age

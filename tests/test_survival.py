@@ -7,11 +7,15 @@ Redis: the expected results differ only where the sessions cache decides them.
 import importlib.util
 import json
 import os
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from rest_framework_simplejwt.tokens import RefreshToken
 
-from comparison.survival import SURVIVALS, measure_survival
+from comparison.servers import jwt_claims
+from comparison.survival import SURVIVALS, credential_lifetime_s, measure_survival
 
 from conftest import skip_or_fail_without
 from security_catalogue import ALL
@@ -94,3 +98,19 @@ def test_survival_is_plain_data_ready_for_a_json_file(survival):
     assert survival["poll"] == {"interval_s": 0.2, "bound_s": 3.0}
     assert set(survival["measures"]) == {*SURVIVALS, "revocation_delay"}
     assert len(survival["notes"]) == (0 if USES_REDIS else 1)
+
+
+def test_a_token_pair_lives_its_configured_lifetime_across_a_second_boundary(monkeypatch):
+    # SimpleJWT reads the clock once for the refresh token (the access token's expiry counts
+    # from it) and again for the access token's own iat: here the two readings fall either
+    # side of a second, as they did once in CI.
+    issued = datetime(2026, 11, 26, 12, 0, 0, 999_999, tzinfo=UTC)
+    readings = iter([issued, issued + timedelta(microseconds=2)])
+    monkeypatch.setattr("rest_framework_simplejwt.tokens.aware_utcnow", lambda: next(readings))
+    refresh = RefreshToken()
+    client = SimpleNamespace(tokens={"access": str(refresh.access_token), "refresh": str(refresh)})
+    access_lifetime = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
+
+    access = jwt_claims(client.tokens["access"])
+    assert access["exp"] - access["iat"] == access_lifetime - 1
+    assert credential_lifetime_s(client) == access_lifetime
