@@ -9,11 +9,13 @@ from collections.abc import Callable
 
 from comparison.load import run
 from comparison.servers import (
+    THREADS_PER_WORKER,
     WayHttpClient,
     demo_database,
     gunicorn_serving,
     own_redis_keys,
     server_environment,
+    serving_workers,
 )
 
 CONNECTIONS = 16
@@ -57,8 +59,7 @@ def measure_http(*, seconds: float, say: Callable[[str], None] = print) -> dict:
         own_redis_keys(env, label="compare") as prefix,
     ):
         env["DATABASE_URL"], env["CACHE_KEY_PREFIX"] = database_url, prefix
-        # The local-memory cache lives in one process: more workers would split the sessions.
-        workers = min(4, os.cpu_count() or 1) if env.get("REDIS_URL") else 1
+        workers = serving_workers(env)
         with gunicorn_serving(env, workers=workers) as base_url:
             ways = WayHttpClient(base_url).request("GET", "/api/ways/").json()["ways"]
             if tool == "wrk":
@@ -91,7 +92,7 @@ def measure_http(*, seconds: float, say: Callable[[str], None] = print) -> dict:
         "connections": CONNECTIONS,
         "seconds_per_way": seconds,
         "gunicorn_workers": workers,
-        "gunicorn_threads": 8,
+        "gunicorn_threads": THREADS_PER_WORKER,
         "floor": "GET /api/ways/, anonymous",
         "rows": rows,
     }

@@ -34,6 +34,7 @@ DEMO_PASSWORD = "demo-password"  # noqa: S105 - the demo user of a throwaway dat
 # gunicorn's gthread workers close a keep-alive connection idle for 2 s (its default): a
 # client idle for longer opens a new one rather than write into a connection being closed.
 IDLE_RECONNECT_SECONDS = 1.0
+THREADS_PER_WORKER = 8
 
 
 # --- The server ------------------------------------------------------------------------------
@@ -41,7 +42,7 @@ IDLE_RECONNECT_SECONDS = 1.0
 
 @contextlib.contextmanager
 def gunicorn_serving(
-    env: Mapping[str, str], *, workers: int = 1, threads: int = 8
+    env: Mapping[str, str], *, workers: int = 1, threads: int = THREADS_PER_WORKER
 ) -> Iterator[str]:
     """Serve the project with gunicorn on a free loopback port; yields the base URL.
 
@@ -84,6 +85,14 @@ def gunicorn_serving(
     finally:
         stop(process)
         log.close()
+
+
+def serving_workers(env: Mapping[str, str]) -> int:
+    """gunicorn worker processes for env: one with the local-memory cache, else up to four.
+
+    The local-memory cache lives in one process: more workers would split the sessions.
+    """
+    return min(4, os.cpu_count() or 1) if env.get("REDIS_URL") else 1
 
 
 def wait_until_serving(base_url: str, process: subprocess.Popen, *, timeout: float = 60) -> None:

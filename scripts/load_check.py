@@ -29,11 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from comparison.load import Tally, run
 from comparison.servers import (
     LOOPBACK_NAMES,
+    THREADS_PER_WORKER,
     demo_database,
     gunicorn_serving,
     own_redis_keys,
     reachable,
+    server_environment,
     services,
+    serving_workers,
 )
 
 
@@ -66,7 +69,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    env = dict(os.environ)
+    env = server_environment(os.environ)
     named = services(env)
     not_loopback = [name for name, (host, _) in named.items() if host not in LOOPBACK_NAMES]
     if not_loopback:
@@ -81,22 +84,19 @@ def main() -> int:
         print(f"Load check failed: {message}.")
         return 1
 
-    # Plain HTTP on loopback: the production profile would redirect every request to HTTPS.
-    env["DEBUG"] = "true"
-    env.setdefault("LOG_LEVEL", "ERROR")
     with (
         demo_database(env, label="load") as database_url,
         own_redis_keys(env, label="load") as prefix,
     ):
         env["DATABASE_URL"] = database_url
         env["CACHE_KEY_PREFIX"] = prefix
-        # The local-memory cache lives in one process: more workers would split the sessions.
-        workers = min(4, os.cpu_count() or 1) if env.get("REDIS_URL") else 1
+        workers = serving_workers(env)
         database = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
         cache = "Redis" if env.get("REDIS_URL") else "local memory"
         print(
-            f"gunicorn: {workers} worker(s) x 8 threads; database: {database}; sessions cache:"
-            f" {cache}; {args.clients} clients x {args.seconds:g} s per way"
+            f"gunicorn: {workers} worker(s) x {THREADS_PER_WORKER} threads; database: "
+            f"{database}; sessions cache: {cache}; {args.clients} clients x {args.seconds:g} s "
+            "per way"
         )
         with gunicorn_serving(env, workers=workers) as base_url:
             tallies = run(base_url, args)
