@@ -159,13 +159,11 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
     cookies, headers = credential_of(client)
     credential_cookies = [name for name in response.cookies if "csrftoken" not in name]
 
+    project = Configured.request(way.path("resource"), cookies=cookies, headers=headers)
     with override_settings(DEBUG=False):
-        call = Call(
-            WSGIHandler(), environ_for(way.path("resource"), cookies=cookies, headers=headers)
-        )
-        call()
+        project.call()
         with counting() as request:
-            call()
+            project.call()
     if way.kind == "session":
         peer_cookies, peer_headers = {"sessionid": client.credential}, {}
     else:
@@ -173,7 +171,7 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
     fast_cookies, fast_headers = fast_credential(way, user)
     calls = {
         "floor": floor_call(),
-        "project": Configured.request(way.path("resource"), cookies=cookies, headers=headers),
+        "project": project,
         "peer": Configured.request(
             peer_path(way), cookies=peer_cookies, headers=peer_headers, **peer_settings(way)
         ),
