@@ -41,7 +41,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.clients import WayClient, request_host
 from accounts.models import User
 from accounts.ways import WAYS, cache_description, database_description
-from comparison.harness import STOCK_MIDDLEWARE, Configured, round_robin_microseconds
+from comparison.harness import Configured, round_robin_microseconds
+from comparison.measure import floor_call
 from comparison.seeding import seed_clear, seed_user_ensure, seed_with_progress
 from comparison.servers import host_port, reachable
 
@@ -59,7 +60,6 @@ POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 # The bare JSON view every timing is quoted against (comparison.peers serves it).
 FLOOR = "floor"
-FLOOR_URLCONF = "comparison.peers"
 # Round-robin batches of requests per way and phase: noise hits every way alike.
 ROUNDS = 15
 REQUESTS_PER_BATCH = 200
@@ -537,11 +537,6 @@ def request_costs_measure(*, count: int, say: Say, bars: bool) -> dict:
         "ratio": "(large / floor) / mean(small / floor, small_again / floor), floors of each phase",
         "ways": ways,
     }
-
-
-def floor_call() -> Configured:
-    """The bare JSON view in Django's stock middleware: what Django itself costs a request."""
-    return Configured.request("/floor/", MIDDLEWARE=STOCK_MIDDLEWARE, ROOT_URLCONF=FLOOR_URLCONF)
 
 
 def resource_calls(*, user: User, password: str) -> dict[str, Configured]:
