@@ -112,6 +112,51 @@ def test_database_url_selects_postgresql():
 
     assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert values["DATABASES"]["default"]["NAME"] == "example"
+    assert "init_command" not in values["DATABASES"]["default"].get("OPTIONS", {})
+
+
+def test_sqlite_runs_in_wal_mode_and_takes_the_write_lock_when_a_transaction_begins(tmp_path):
+    database = tmp_path / "db.sqlite3"
+    code = """if True:
+        import json, sqlite3, django
+        from django.db import connection, transaction
+        django.setup()
+        cursor = connection.cursor()
+        pragmas = {
+            name: cursor.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("journal_mode", "synchronous")
+        }
+        other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
+        with transaction.atomic():
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                locked = False
+            except sqlite3.OperationalError:
+                locked = True
+        print(json.dumps({**pragmas, "locked_at_begin": locked}))
+    """
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={
+            **environment_without_project_variables(),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"sqlite:///{database}",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    # synchronous 1 is NORMAL. An empty transaction.atomic() already holds the write lock:
+    # another connection cannot begin writing, and would wait there, not fail mid-way.
+    assert json.loads(result.stdout) == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "locked_at_begin": True,
+    }
 
 
 def test_redis_url_selects_django_redis_storing_json_not_pickle():
