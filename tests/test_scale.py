@@ -286,6 +286,19 @@ def test_batch_progress_leaves_the_pause_out_of_the_longest_batch(monkeypatch):
     assert progress.elapsed == pytest.approx(3.0)
 
 
+def test_batch_progress_leaves_the_count_out_of_the_first_batch(monkeypatch):
+    # Created at 0, counted until 2.0, first batch done at 2.25.
+    clock = iter([0.0, 2.0, 2.25, 2.5])
+    monkeypatch.setattr("accounts.batches.time.perf_counter", lambda: next(clock))
+
+    with BatchProgress(verbosity=0) as progress:
+        progress.start(10)
+        progress.batch_done(10)
+
+    assert progress.longest == pytest.approx(0.25)
+    assert progress.elapsed == pytest.approx(2.5)
+
+
 # --- Purging expired tokens -----------------------------------------------------------------
 
 
