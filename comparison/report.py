@@ -322,13 +322,15 @@ def scale_lines(scale: dict) -> list[str]:
         "What batching buys is in the login columns. PostgreSQL locks rows, not the table: "
         "there neither command refuses a login, and what waits there are stay under half a "
         "second. SQLite has one write lock for the whole "
-        "database and no queue for it: a single `DELETE` makes every login wait for as long "
-        "as it runs, and `flushexpiredtokens` holds the lock long enough for SQLite to refuse "
-        'logins ("database is locked" after 5 s). The purges hold it for one batch at a time and, '
-        "on SQLite only, pause 0.12 s between batches: a waiting login retries every 100 ms, "
-        "and back-to-back batches starved it for seconds. The pauses (one per 10,000 rows) "
-        "and rewriting the session-key index once per batch instead of once are what the "
-        "purges pay on SQLite.",
+        "database and no queue for it (in the WAL mode this project sets, readers need no "
+        "lock): a single `DELETE` makes every login wait for as long "
+        "as it runs, and `flushexpiredtokens` can hold the lock long enough for SQLite to "
+        'refuse logins ("database is locked" after 5 s). The purges hold it for one batch at a '
+        "time and, on SQLite only, pause 0.12 s between batches: a waiting login retries every "
+        "100 ms, and back-to-back batches kept it waiting (for seconds, in SQLite's default "
+        "rollback-journal mode). The pauses (one per 10,000 rows) and writing the pages of "
+        "the table and its indexes once per batch instead of once are what the purges pay on "
+        "SQLite.",
     ]
     ways = list(next(iter(scale["databases"].values()))["per_request"]["ways"])
     lines += [
