@@ -15,10 +15,14 @@ from comparison.servers import (
     gunicorn_serving,
     own_redis_keys,
     server_environment,
-    serving_workers,
 )
 
 CONNECTIONS = 16
+# One gunicorn worker. gunicorn hands a burst of new keep-alive connections to whichever
+# worker wakes first: with two workers, all 16 of wrk's connections landed on one of them in
+# half the runs measured here, and requests/s halved or doubled from one run to the next.
+# One worker also keeps to one core (the GIL), leaving the other to the client.
+WORKERS = 1
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -59,8 +63,7 @@ def measure_http(*, seconds: float, say: Callable[[str], None] = print) -> dict:
         own_redis_keys(env, label="compare") as prefix,
     ):
         env["DATABASE_URL"], env["CACHE_KEY_PREFIX"] = database_url, prefix
-        workers = serving_workers(env)
-        with gunicorn_serving(env, workers=workers) as base_url:
+        with gunicorn_serving(env, workers=WORKERS) as base_url:
             ways = WayHttpClient(base_url).request("GET", "/api/ways/").json()["ways"]
             if tool == "wrk":
                 rows = {"floor": wrk_row(f"{base_url}/api/ways/", {}, seconds=seconds)}
@@ -91,7 +94,7 @@ def measure_http(*, seconds: float, say: Callable[[str], None] = print) -> dict:
         "tool": tool,
         "connections": CONNECTIONS,
         "seconds_per_way": seconds,
-        "gunicorn_workers": workers,
+        "gunicorn_workers": WORKERS,
         "gunicorn_threads": THREADS_PER_WORKER,
         "floor": "GET /api/ways/, anonymous",
         "rows": rows,
