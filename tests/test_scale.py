@@ -22,7 +22,13 @@ import jwt_demo.services
 import sessions_demo.services
 from accounts.batches import SQLITE_BATCH_PAUSE_SECONDS, BatchProgress, batch_pause
 from accounts.models import User
-from comparison.scale import CLEANUPS, LoginWrites, command_run, high_water_kib
+from comparison.scale import (
+    CLEANUPS,
+    LoginWrites,
+    command_run,
+    high_water_kib,
+    one_transaction_delete,
+)
 from comparison.seeding import (
     SEED_SESSION_KEY_PREFIX,
     SEED_USERNAME,
@@ -384,6 +390,34 @@ def test_command_run_reads_the_command_process_own_peak_memory():
     assert run.output.startswith("System check identified no issues")
     assert run.longest_batch is None
     del ballast
+
+
+@pytest.mark.parametrize(
+    ("cleanup", "deletes", "left"),
+    [
+        (CLEANUPS[0], 1, {"sessions": 250, "blacklisted": 0}),
+        # The tokens' blacklist rows, then the tokens: two statements, all rows at once.
+        (CLEANUPS[1], 2, {"sessions": 0, "blacklisted": 25}),
+    ],
+    ids=lambda value: getattr(value, "name", None),
+)
+def test_one_transaction_delete_takes_every_expired_row_in_one_statement_each(
+    db, cleanup, deletes, left
+):
+    seed(way=cleanup.way, count=500, expired_fraction=0.5, blacklisted_fraction=0.1)
+
+    with CaptureQueriesContext(connection) as queries:
+        timed = one_transaction_delete(cleanup)
+
+    assert len(statements(queries, "DELETE")) == deletes
+    assert timed["seconds"] >= timed["commit_seconds"] >= 0
+    assert {
+        "sessions": Session.objects.count(),
+        "blacklisted": BlacklistedToken.objects.count(),
+    } == left
+    assert not Session.objects.filter(expire_date__lt=timezone.now()).exists()
+    assert OutstandingToken.objects.count() == (250 if cleanup.name == "tokens" else 0)
+    assert not OutstandingToken.objects.filter(expires_at__lte=aware_utcnow()).exists()
 
 
 @pytest.mark.parametrize("cleanup", CLEANUPS, ids=lambda cleanup: cleanup.name)
