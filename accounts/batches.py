@@ -47,7 +47,10 @@ class BatchProgress:
         self.elapsed = time.perf_counter() - self.started
 
     def start(self, total: int | None = None) -> None:
-        """The purge has counted its rows (a read, which holds no lock a login waits for)."""
+        """The purge has counted its rows; its first batch starts now.
+
+        The count is a read, which holds no lock a login waits for: no part of any batch.
+        """
         self.bar.reset(total)
         self.last_mark = time.perf_counter()
 

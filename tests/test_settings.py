@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -117,7 +118,8 @@ def test_database_url_selects_postgresql():
 
 def test_sqlite_runs_in_wal_mode_and_takes_the_write_lock_when_a_transaction_begins(tmp_path):
     database = tmp_path / "db.sqlite3"
-    code = """if True:
+    code = textwrap.dedent(
+        """
         import json, sqlite3, django
         from django.db import connection, transaction
         django.setup()
@@ -134,7 +136,8 @@ def test_sqlite_runs_in_wal_mode_and_takes_the_write_lock_when_a_transaction_beg
             except sqlite3.OperationalError:
                 locked = True
         print(json.dumps({**pragmas, "locked_at_begin": locked}))
-    """
+        """
+    )
     result = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code],
         cwd=PROJECT_ROOT,
