@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from accounts.batches import SQLITE_BATCH_PAUSE_SECONDS
 from accounts.ways import SESSION_WAYS
 
 UNITS = {
@@ -328,7 +329,8 @@ def scale_lines(scale: dict) -> list[str]:
         "lock): a single `DELETE` makes every login wait for as long "
         "as it runs, and `flushexpiredtokens` can hold the lock long enough for SQLite to "
         'refuse logins ("database is locked" after 5 s). The purges hold it for one batch at a '
-        "time and, on SQLite only, pause 0.12 s between batches: a waiting login retries every "
+        f"time and, on SQLite only, pause {SQLITE_BATCH_PAUSE_SECONDS} s between batches: a "
+        "waiting login retries every "
         "100 ms, and back-to-back batches kept it waiting (for seconds, in SQLite's default "
         "rollback-journal mode). The pauses (one per 10,000 rows) and writing the pages of "
         "the table and its indexes once per batch instead of once are what the purges pay on "

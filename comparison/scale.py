@@ -313,14 +313,20 @@ def stored_rows(cleanup: Cleanup) -> dict[str, int]:
     }
 
 
+def reseeded(*, cleanup: Cleanup, count: int, bars: bool) -> dict:
+    """Only `count` freshly seeded rows of the cleanup's kind, maintained as a live database's."""
+    seed_clear()
+    outcome = seeded(way=cleanup.way, count=count, bars=bars)
+    tables_maintain()
+    return outcome
+
+
 def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) -> dict:
     """The stock command and ours, each on `count` freshly seeded rows, the same way seeded."""
     runs = {}
     for side, command in (("stock", cleanup.stock), ("ours", cleanup.ours)):
-        seed_clear()
-        outcome = seeded(way=cleanup.way, count=count, bars=bars)
+        outcome = reseeded(cleanup=cleanup, count=count, bars=bars)
         seeding.setdefault(cleanup.name, outcome)
-        tables_maintain()
         before = stored_rows(cleanup)
         logins = LoginWrites(cleanup=cleanup)
         # No transaction or lock of this process may stand in the command's way.
@@ -336,9 +342,7 @@ def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) 
             **({"longest_batch_seconds": run.longest_batch} if run.longest_batch else {}),
             "logins_while_running": logins.summary(),
         }
-    seed_clear()
-    seeded(way=cleanup.way, count=count, bars=bars)
-    tables_maintain()
+    reseeded(cleanup=cleanup, count=count, bars=bars)
     fastest = one_transaction_delete(cleanup)
     speedup = runs["stock"]["seconds"] / runs["ours"]["seconds"]
     return {
