@@ -410,7 +410,8 @@ def test_one_transaction_delete_takes_every_expired_row_in_one_statement_each(
         timed = one_transaction_delete(cleanup)
 
     assert len(statements(queries, "DELETE")) == deletes
-    assert timed["seconds"] >= timed["commit_seconds"] >= 0
+    # Unrounded, so that even a few rows deleted in a millisecond give a ratio.
+    assert timed["seconds"] > timed["commit_seconds"] > 0
     assert {
         "sessions": Session.objects.count(),
         "blacklisted": BlacklistedToken.objects.count(),
