@@ -318,8 +318,8 @@ def scale_lines(scale: dict) -> list[str]:
         "loads every token into memory and deletes through the ORM, which the purge avoids "
         "(an order of magnitude less memory); what no cleanup avoids is the database's check "
         "of the foreign key from each blacklist row to its token, for every token deleted. "
-        "PostgreSQL runs those checks at commit, and they cost less in many small commits "
-        "than in one large one: there the purge's batches can beat one transaction.",
+        "PostgreSQL runs those checks at commit: the commit column is what they cost, "
+        "batched or not.",
         *one_transaction_lines(scale),
         "",
         "What batching buys is in the login columns. PostgreSQL locks rows, not the table: "

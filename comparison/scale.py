@@ -370,7 +370,7 @@ def one_transaction_delete(cleanup: Cleanup) -> dict:
     expired tokens' blacklist rows and one of the tokens. For sessions no other way of
     deleting measured faster: a cleanup can gain on stock no more than stock's time over
     this. The commit is timed apart: on PostgreSQL the foreign-key checks of the deleted
-    tokens run there, and many small commits check faster than one large one.
+    tokens run there.
     """
     started = time.perf_counter()
     with transaction.atomic():
