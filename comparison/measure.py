@@ -182,11 +182,13 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
             **peer_settings(way, fast=True),
         ),
     }
-    # The token ways' peer is a DRF view already; the session ways' gets a DRF twin.
+    # The token ways' peer is a DRF view already; the session ways' gets a DRF twin, and the
+    # plain view dispatched by DRF, which shows how much of DRF's cost is its dispatch alone.
     if way.kind == "session":
-        calls["drf_peer"] = Configured.request(
-            f"/drf-peer/{way.name}/session/", cookies=peer_cookies, **peer_settings(way)
-        )
+        for name, prefix in (("drf_peer", "drf-peer"), ("drf_dispatch", "drf-dispatch")):
+            calls[name] = Configured.request(
+                f"/{prefix}/{way.name}/session/", cookies=peer_cookies, **peer_settings(way)
+            )
     costs = round_robin_microseconds(calls, rounds=timing.batches, per_batch=timing.per_batch)
     primitive_name, primitive_call = primitive(way, client)
     stored = stored_bytes(way, client)
@@ -198,6 +200,7 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
         "project_us": costs["project"],
         "peer_us": costs["peer"],
         "drf_peer_us": costs.get("drf_peer", costs["peer"]),
+        "drf_dispatch_us": costs.get("drf_dispatch"),
         "fast_us": costs["fast"],
         "primitive": primitive_name,
         "primitive_us": timing.of(primitive_call),

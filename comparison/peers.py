@@ -9,6 +9,9 @@ difference between a way's endpoint and its peer is the code this project adds.
 - DRF peer (session ways): a plain DRF view with DRF's own SessionAuthentication, behind the
   same middleware. This project serves every way through DRF: against the plain view, this
   peer shows what DRF itself costs; against it, the project shows what its own code costs.
+- DRF dispatch (session ways): the plain view itself, called from a DRF APIView that runs
+  no authentication or permission class and no renderer: what any DRF view costs before
+  it does anything of its own.
 - fast: the way tuned for speed, with a trade-off: sessions carry a snapshot of the user
   (no user query; the db way also reads through the cache), tokens carry the user's claims
   (SimpleJWT's JWTStatelessUserAuthentication). A deactivated or deleted user keeps access
@@ -80,6 +83,19 @@ class StockDrfSessionResource(StockDrfResource):
         return super().get(request)
 
 
+class DrfDispatchOnly(APIView):
+    """The plain view behind DRF's APIView: DRF's Request, dispatch and response handling only."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    def perform_authentication(self, request):
+        """Authenticate nothing: the plain view reads Django's own request.user."""
+
+    def get(self, request, way):
+        return stock_session_resource(request._request, way)
+
+
 class JWTCookieStatelessAuthentication(JWTCookieAuthentication):
     """The jwt-cookie way's reader with SimpleJWT's stateless user."""
 
@@ -100,6 +116,7 @@ urlpatterns = [
     path("peer/<str:way>/session/", stock_session_resource),
     path("fast/<str:way>/session/", fast_session_resource),
     path("drf-peer/<str:way>/session/", StockDrfSessionResource.as_view()),
+    path("drf-dispatch/<str:way>/session/", DrfDispatchOnly.as_view()),
     path(
         "peer/jwt/token/",
         StockDrfResource.as_view(way="jwt", authentication_classes=[JWTAuthentication]),

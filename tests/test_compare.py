@@ -6,9 +6,12 @@ from http import HTTPStatus
 import pytest
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
+from django.test import override_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
+from accounts.ways import SESSION_WAYS
+from comparison.measure import peer_settings
 from comparison.report import one_transaction_lines
 
 from helpers import QUERIES_PER_RESOURCE_REQUEST
@@ -75,6 +78,42 @@ def test_compare_measures_the_session_ways_against_a_drf_peer_too(comparison):
     }
     assert "| × DRF peer |" in markdown
     assert "DRF itself costs the session ways" in markdown
+
+
+def test_compare_measures_drf_dispatch_alone_for_the_session_ways(comparison):
+    results = json.loads((comparison / "comparison.json").read_text())
+    markdown = (comparison / "comparison.md").read_text()
+
+    dispatch = {way["way"]: way["drf_dispatch_us"] for way in results["ways"]}
+    assert all(dispatch[name] > 0 for name in ("cookie", "db", "cache", "cached-db"))
+    assert dispatch["jwt"] is dispatch["jwt-cookie"] is None
+    assert "Of that, its dispatch by itself costs" in markdown
+
+
+@pytest.mark.parametrize("way", SESSION_WAYS, ids=lambda way: way.name)
+def test_the_session_ways_peers_answer_alike(db, client, way):
+    """The plain view, the DRF peer and the plain view dispatched by DRF do the same work."""
+    user = User.objects.create_user(username="peer", email="peer@example.com")
+
+    with override_settings(**peer_settings(way)):
+        anonymous = [
+            client.get(f"/{peer}/{way.name}/session/") for peer in ("peer", "drf-dispatch")
+        ]
+        client.force_login(user)
+        answers = [
+            client.get(f"/{peer}/{way.name}/session/")
+            for peer in ("peer", "drf-peer", "drf-dispatch")
+        ]
+
+    assert [response.status_code for response in anonymous] == [HTTPStatus.UNAUTHORIZED] * 2
+    assert [response.status_code for response in answers] == [HTTPStatus.OK] * 3
+    assert [response.json() for response in answers] == [
+        {
+            "way": way.name,
+            "user": {"id": user.pk, "username": "peer", "email": "peer@example.com"},
+            "resource": "The same protected resource, reached through every way in.",
+        }
+    ] * 3
 
 
 def test_compare_counts_queries_and_cache_calls_per_request(comparison):
