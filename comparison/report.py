@@ -279,6 +279,13 @@ def seconds(value) -> str:
     return f"{value} s" if isinstance(value, int | float) else value
 
 
+def measured_on(machine: dict) -> str:
+    """Where bench-scale ran, if its results name the processor (those written before did not)."""
+    if "processor" not in machine:
+        return ""
+    return f"on {machine['processor']} ({machine['cores']} cores), "
+
+
 def scale_lines(scale: dict) -> list[str]:
     """The bench-scale results: cleanup against stock, and cost at 1k and at N stored."""
     count, small = scale["count"], scale["small_count"]
@@ -287,8 +294,9 @@ def scale_lines(scale: dict) -> list[str]:
         f"## At scale: {count:,} stored sessions and tokens",
         "",
         f"From `{scale['command']}` (`docs/scale.json`, every figure with its unit), "
-        f"{scale['measured_at']}. Half the rows expired; cleanup is measured as the wall "
-        "clock and peak resident memory of the whole command process. Targets: cleanup "
+        f"{measured_on(scale['machine'])}{scale['measured_at']}. Half the rows expired; "
+        "cleanup is measured as the wall clock and peak resident memory of the whole command "
+        "process. Targets: cleanup "
         f"≥ {scale['targets']['cleanup_speedup_min']}× faster than stock with peak memory "
         f"≤ {scale['targets']['cleanup_peak_rss_mb_max']} MB; cost per request at {count:,} "
         f"stored ≤ {scale['targets']['cost_ratio_max']}× the cost at {small:,}.",

@@ -44,6 +44,7 @@ from accounts.clients import WayClient, request_host
 from accounts.models import User
 from accounts.ways import WAYS, cache_description, database_description
 from comparison.harness import Configured, round_robin_microseconds
+from comparison.host import processor_name
 from comparison.measure import floor_call
 from comparison.seeding import seed_clear, seed_user_ensure, seed_with_progress
 from comparison.servers import host_port, reachable
@@ -109,6 +110,7 @@ def measure_scale(
         "command": f"python manage.py bench_scale --count {count}",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
+            "processor": processor_name(),
             "cores": os.cpu_count(),
             "python": platform.python_version(),
             "django": django.get_version(),

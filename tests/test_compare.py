@@ -12,7 +12,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts.models import User
 from accounts.ways import SESSION_WAYS
 from comparison.measure import peer_settings
-from comparison.report import one_transaction_lines
+from comparison.report import measured_on, one_transaction_lines
 
 from helpers import QUERIES_PER_RESOURCE_REQUEST
 
@@ -189,3 +189,8 @@ def test_report_puts_stock_and_ours_over_one_transaction_of_every_expired_row():
     assert one_transaction_lines(scale)[3:] == [
         "| PostgreSQL 15 | tokens | 2.0 | 1.5 | 10.5× | 2.0× |"
     ]
+
+
+def test_report_names_the_machine_bench_scale_ran_on_when_its_results_do():
+    assert measured_on({"processor": "AMD EPYC", "cores": 2}) == "on AMD EPYC (2 cores), "
+    assert measured_on({"cores": 2}) == ""

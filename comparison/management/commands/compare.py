@@ -14,6 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
 from accounts.ways import SESSION_WAYS, WAYS, cache_description, database_description
+from comparison.host import processor_name
 from comparison.http_bench import measure_http
 from comparison.measure import (
     Timing,
@@ -25,17 +26,6 @@ from comparison.measure import (
 )
 from comparison.report import write_chart, write_json, write_markdown, write_readme_table
 from comparison.survival import measure_survival
-
-
-def machine() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 class Command(BaseCommand):
@@ -65,7 +55,7 @@ class Command(BaseCommand):
         results = {
             "meta": {
                 "command": "python manage.py compare" + (" --quick" if quick else ""),
-                "machine": machine(),
+                "machine": processor_name(),
                 "cores": os.cpu_count(),
                 "python": platform.python_version(),
                 "django": django.get_version(),
