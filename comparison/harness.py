@@ -5,6 +5,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -95,9 +96,13 @@ def median_microseconds(call, *, batches: int, per_batch: int) -> float:
 
 @dataclass(frozen=True)
 class Configured:
-    """A call and the settings it runs under (its URLs, middleware, session engine)."""
+    """A call and the settings it runs under (its URLs, middleware, session engine).
 
-    call: Call
+    The call is a request to the WSGI application, or any other operation to time beside
+    requests (a way's primitive).
+    """
+
+    call: Call | Callable[[], object]
     overrides: dict = field(default_factory=dict)
 
     @classmethod
@@ -130,7 +135,7 @@ def round_robin_microseconds(
                 for _ in range(per_batch):
                     call()
                 elapsed = time.perf_counter_ns() - started
-            if call.status != HTTPStatus.OK:
+            if isinstance(call, Call) and call.status != HTTPStatus.OK:
                 raise RuntimeError(f"{name}: the request answered {call.status}")
             if round_number:
                 samples[name].append(elapsed / per_batch)

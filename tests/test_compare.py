@@ -1,6 +1,7 @@
 """The compare command: a smoke run at a tiny size, and the counts it reports, exactly."""
 
 import json
+import time
 from http import HTTPStatus
 
 import pytest
@@ -11,7 +12,8 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
 from accounts.ways import SESSION_WAYS
-from comparison.measure import peer_settings
+from comparison.harness import Configured, round_robin_microseconds
+from comparison.measure import floor_call, peer_settings
 from comparison.report import measured_on, one_transaction_lines
 
 from helpers import QUERIES_PER_RESOURCE_REQUEST
@@ -60,6 +62,8 @@ def test_compare_writes_markdown_json_and_a_png(comparison):
 
     assert [way["way"] for way in results["ways"]] == list(QUERIES_PER_RESOURCE_REQUEST)
     assert results["floor_us"] > 0
+    # Timed in the same rounds as the requests: a figure for every way.
+    assert all(way["primitive_us"] > 0 for way in results["ways"])
     assert markdown.startswith("# What each way in costs\n")
     assert "## How to read this" in markdown
     assert (comparison / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -194,3 +198,23 @@ def test_report_puts_stock_and_ours_over_one_transaction_of_every_expired_row():
 def test_report_names_the_machine_bench_scale_ran_on_when_its_results_do():
     assert measured_on({"processor": "AMD EPYC", "cores": 2}) == "on AMD EPYC (2 cores), "
     assert measured_on({"cores": 2}) == ""
+
+
+def test_round_robin_times_operations_beside_requests_and_refuses_a_failed_request(db):
+    operations = []
+
+    def operation():
+        operations.append(1)
+        time.sleep(0.001)
+
+    costs = round_robin_microseconds(
+        {"floor": floor_call(), "operation": Configured(operation)}, rounds=2, per_batch=3
+    )
+
+    assert costs["floor"] > 0
+    assert costs["operation"] >= 1000  # µs: it sleeps a millisecond
+    # Three rounds (one of them to warm up) of one untimed call and three timed ones.
+    assert len(operations) == 3 * (1 + 3)
+    missing = Configured.request("/no-such-page/", ROOT_URLCONF="comparison.peers")
+    with pytest.raises(RuntimeError, match="missing: the request answered 404"):
+        round_robin_microseconds({"missing": missing}, rounds=1, per_batch=1)
