@@ -121,7 +121,8 @@ def write_markdown(results: dict, path: Path) -> None:
         "",
         "Sessions keep a snapshot of the user (id, username, email) in the session at login and "
         "answer from it without a query; the db way's profile also reads through the cache "
-        "(the cached_db engine). Tokens carry the same claims and use SimpleJWT's "
+        "(the cached_db engine), so it skips the db way's primitive, the session SELECT, and "
+        "can cost less than floor + primitive. Tokens carry the same claims and use SimpleJWT's "
         "`JWTStatelessUserAuthentication`. The price, measured: a deactivated (or deleted) user "
         "keeps access until the session or token expires, and a password change goes unnoticed.",
         "",
