@@ -101,7 +101,7 @@ check-secrets: install
 # A million sessions and tokens on databases of its own (a SQLite file, and a PostgreSQL
 # database it creates and drops when the server answers; Redis db 14 under a key prefix of
 # its own): stock cleanup against ours, and the cost per request at 1,000 and at a million
-# stored. Writes docs/scale.json. A quarter of an hour; SCALE_COUNT=10000 for a quick look.
+# stored. Writes docs/scale.json. 15 to 30 minutes; SCALE_COUNT=10000 for a quick look.
 SCALE_COUNT ?= 1000000
 bench-scale: install
 	$(BIN)/python manage.py bench_scale --count $(SCALE_COUNT)
