@@ -25,8 +25,11 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django_redis.exceptions import ConnectionInterrupted
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
+
+from accounts.refusals import REASONS, CredentialRefused
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +68,11 @@ def outage_log(error: BaseException, body: dict) -> None:
 
 
 def api_exception_handler(exc, context):
-    """DRF's exception handler, answering 503 JSON when Redis or the database is unreachable."""
+    """DRF's exception handler: every 401 says why, an unreachable service is a 503 JSON."""
     response = exception_handler(exc, context)
     if response is not None:
+        if isinstance(exc, NotAuthenticated | AuthenticationFailed):
+            response.data = refusal_body(exc)
         return response
     body = outage_body(exc)
     if body is None:
@@ -76,6 +81,19 @@ def api_exception_handler(exc, context):
     # As DRF does for the errors it handles: a request that failed commits nothing.
     set_rollback()
     return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+def refusal_body(exc: NotAuthenticated | AuthenticationFailed) -> dict[str, str]:
+    """{"detail", "code"} for a 401, whoever raised it: the project's own reason, or REASONS'.
+
+    DRF raises its own (NotAuthenticated from IsAuthenticated): its code is one of REASONS,
+    its default sentence is replaced by the project's. Anything else is "invalid".
+    """
+    if isinstance(exc, CredentialRefused):
+        return {"detail": str(exc.detail), "code": str(exc.get_codes())}
+    code = exc.get_codes()
+    code = code if isinstance(code, str) and code in REASONS else "credential_invalid"
+    return {"detail": REASONS[code], "code": code}
 
 
 def outage_response(error: BaseException) -> JsonResponse | None:

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from accounts.refusals import REASONS
 from accounts.serializers import LoginSerializer, RefreshTokenSerializer
 from accounts.ways import VERBS, WAYS, Way
 
@@ -78,18 +79,12 @@ class UnavailableSerializer(ErrorSerializer):
     code = serializers.ChoiceField(choices=["session_store_unavailable", "database_unavailable"])
 
 
-class TokenMessageSerializer(serializers.Serializer):
-    token_class = serializers.CharField()
-    token_type = serializers.CharField()
-    message = serializers.CharField()
-
-
 class AuthenticationErrorSerializer(ErrorSerializer):
-    """Missing, wrong, tampered, expired or revoked credentials (401)."""
+    """Missing, wrong, tampered, expired or revoked credentials (401): the code says which."""
 
-    code = serializers.CharField(required=False, help_text="SimpleJWT's error code.")
-    messages = TokenMessageSerializer(
-        many=True, required=False, help_text="Why SimpleJWT refused each token type it tried."
+    code = serializers.ChoiceField(
+        choices=list(REASONS),
+        help_text="Why: " + "; ".join(f"{code}: {reason}" for code, reason in REASONS.items()),
     )
 
 

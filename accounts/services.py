@@ -1,9 +1,9 @@
 """Business logic shared by every way in."""
 
 from django.contrib.auth import authenticate
-from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import User
+from accounts.refusals import CredentialRefused
 from accounts.serializers import LoginSerializer
 
 
@@ -13,7 +13,7 @@ def credentials_check(*, request, data) -> User:
     serializer.is_valid(raise_exception=True)
     user = authenticate(request, **serializer.validated_data)
     if user is None:
-        raise AuthenticationFailed("Wrong username or password.", code="wrong_credentials")
+        raise CredentialRefused("wrong_credentials")
     return user
 
 

@@ -18,6 +18,7 @@ difference between a way's endpoint and its peer is the code this project adds.
   until the session or token expires, and a password change goes unnoticed.
 """
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.urls import path
 from rest_framework.authentication import SessionAuthentication
@@ -28,8 +29,6 @@ from rest_framework_simplejwt.authentication import (
     JWTAuthentication,
     JWTStatelessUserAuthentication,
 )
-
-from jwt_demo.authentication import JWTCookieAuthentication
 
 RESOURCE = "The same protected resource, reached through every way in."
 USER_SNAPSHOT_KEY = "user_snapshot"
@@ -96,8 +95,19 @@ class DrfDispatchOnly(APIView):
         return stock_session_resource(request._request, way)
 
 
-class JWTCookieStatelessAuthentication(JWTCookieAuthentication):
-    """The jwt-cookie way's reader with SimpleJWT's stateless user."""
+class StockJWTCookieAuthentication(JWTAuthentication):
+    """SimpleJWT's JWTAuthentication, reading the access token from the jwt-cookie way's cookie."""
+
+    def authenticate(self, request):
+        raw_token = request.COOKIES.get(settings.JWT_ACCESS_COOKIE_NAME)
+        if not raw_token:
+            return None
+        validated_token = self.get_validated_token(raw_token)
+        return self.get_user(validated_token), validated_token
+
+
+class JWTCookieStatelessAuthentication(StockJWTCookieAuthentication):
+    """The jwt-cookie reader with SimpleJWT's stateless user."""
 
     get_user = JWTStatelessUserAuthentication.get_user
 
@@ -124,7 +134,7 @@ urlpatterns = [
     path(
         "peer/jwt-cookie/token/",
         StockDrfResource.as_view(
-            way="jwt-cookie", authentication_classes=[JWTCookieAuthentication]
+            way="jwt-cookie", authentication_classes=[StockJWTCookieAuthentication]
         ),
     ),
     path(

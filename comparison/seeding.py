@@ -20,10 +20,12 @@ from django.utils import timezone
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 from tqdm import tqdm
 
 from accounts.models import User
 from jwt_demo.services import token_delete_many
+from jwt_demo.tokens import WAY_CLAIM
 
 SEED_USERNAME = "seed-user"
 # Seeded session keys start with these 8 of their 32 characters; Django's own keys are 32
@@ -220,13 +222,14 @@ def cache_entries_set(*, client, entries: list[tuple[str, datetime]], value, now
 
 def token_seed(
     *,
+    way: str,
     count: int,
     expired_fraction: float,
     blacklisted_fraction: float = 0.1,
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
 ) -> Seeded:
-    """Outstanding refresh tokens of the seed user, some expired and some blacklisted.
+    """Outstanding refresh tokens of the seed user for the way, some expired, some blacklisted.
 
     `blacklisted_fraction` of the expired tokens and of the live ones are blacklisted, so a
     purge has blacklist rows to cascade to and others to leave alone.
@@ -244,7 +247,8 @@ def token_seed(
     dates = expiry_dates(now=now, count=count, expired=expired, lifetime=lifetime)
     for start, batch in zip(range(0, count, batch_size), batched(dates, batch_size), strict=True):
         rows = [
-            token_row(user=user, expires_at=expires_at, lifetime=lifetime) for expires_at in batch
+            token_row(user=user, way=way, expires_at=expires_at, lifetime=lifetime)
+            for expires_at in batch
         ]
         doomed = [
             row[1] for row, flag in zip(rows, flags[start : start + len(rows)], strict=True) if flag
@@ -272,8 +276,8 @@ def token_seed(
     )
 
 
-def token_row(*, user: User, expires_at: datetime, lifetime: timedelta) -> tuple:
-    """An OutstandingToken row holding a real signed refresh token, as SimpleJWT records it."""
+def token_row(*, user: User, way: str, expires_at: datetime, lifetime: timedelta) -> tuple:
+    """An OutstandingToken row holding a real signed refresh token, as the way records it."""
     created_at = expires_at - lifetime
     jti = SEED_JTI_PREFIX + secrets.token_hex(14)
     token = token_backend.encode(
@@ -283,6 +287,8 @@ def token_row(*, user: User, expires_at: datetime, lifetime: timedelta) -> tuple
             "iat": int(created_at.timestamp()),
             api_settings.JTI_CLAIM: jti,
             api_settings.USER_ID_CLAIM: str(getattr(user, api_settings.USER_ID_FIELD)),
+            api_settings.REVOKE_TOKEN_CLAIM: get_md5_hash_password(user.password),
+            WAY_CLAIM: way,
         }
     )
     return (user.pk, jti, token, created_at, expires_at)
@@ -341,6 +347,7 @@ def seed(
         return cache_session_seed(count=count, batch_size=batch_size, progress=progress)
     if way == "jwt":
         return token_seed(
+            way=way,
             count=count,
             expired_fraction=expired_fraction,
             blacklisted_fraction=blacklisted_fraction,

@@ -266,6 +266,10 @@ class Answer(NamedTuple):
     status: int
     content: bytes
 
+    @property
+    def ok(self) -> bool:
+        return HTTPStatus.OK <= self.status < HTTPStatus.MULTIPLE_CHOICES
+
     def json(self):
         return json.loads(self.content)
 

@@ -187,6 +187,9 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_LIFETIME", default=86400)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
+    # Every token carries a hash of the user's password hash, checked on every use: a
+    # password change ends every access and refresh token issued before it (ASVS 7.4.3).
+    "CHECK_REVOKE_TOKEN": True,
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
     "ALGORITHM": "HS256",
     # Tokens name who issued them and for whom, and both are checked (ASVS 9.2.3).

@@ -2,10 +2,36 @@
 
 from django.conf import settings
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+
+from accounts.refusals import REASONS, CredentialRefused, cookie_challenge
+from accounts.ways import Way
+from jwt_demo.tokens import access_token_validated, token_user
 
 
-class JWTCookieAuthentication(JWTAuthentication):
-    """SimpleJWT's JWTAuthentication, reading the access token from an HttpOnly cookie.
+class WayJWTAuthentication(JWTAuthentication):
+    """SimpleJWT's JWTAuthentication for one way: its own tokens only, refused with a reason."""
+
+    def __init__(self, *, way: Way):
+        super().__init__()
+        self.way = way
+
+    def get_raw_token(self, header: bytes) -> bytes | None:
+        try:
+            return super().get_raw_token(header)
+        except AuthenticationFailed as error:
+            detail = f"{REASONS['credential_invalid']} ({error.detail['detail']})"
+            raise CredentialRefused("credential_invalid", detail) from error
+
+    def get_validated_token(self, raw_token):
+        return access_token_validated(raw_token, way=self.way)
+
+    def get_user(self, validated_token):
+        return token_user(validated_token)
+
+
+class JWTCookieAuthentication(WayJWTAuthentication):
+    """The access token read from an HttpOnly cookie instead of the Authorization header.
 
     The cookie is sent by the browser on its own, so every unsafe request also needs the CSRF
     token: the views of cookie ways require it (accounts.permissions.CsrfTokenRequired).
@@ -17,3 +43,6 @@ class JWTCookieAuthentication(JWTAuthentication):
             return None
         validated_token = self.get_validated_token(raw_token)
         return self.get_user(validated_token), validated_token
+
+    def authenticate_header(self, request):
+        return cookie_challenge(settings.JWT_ACCESS_COOKIE_NAME)

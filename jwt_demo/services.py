@@ -7,54 +7,72 @@ from datetime import datetime
 from django.contrib.auth.models import update_last_login
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Count, Max, Min, QuerySet
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.batches import batch_pause
 from accounts.models import User
+from accounts.refusals import CredentialRefused
+from accounts.ways import Way
+from jwt_demo.tokens import WayRefreshToken, refresh_token_validated, token_user
 
 
 @transaction.atomic
-def token_pair_issue(*, user: User) -> dict[str, str]:
-    """A new refresh token (recorded as outstanding) and its access token."""
-    refresh = RefreshToken.for_user(user)
+def token_pair_issue(*, user: User, way: Way) -> dict[str, str]:
+    """A new refresh token of the way (recorded as outstanding) and its access token."""
+    refresh = WayRefreshToken.for_user(user, way=way)
     if api_settings.UPDATE_LAST_LOGIN:
         update_last_login(None, user)
+    return token_pair(refresh)
+
+
+def token_pair(refresh: WayRefreshToken) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
 @transaction.atomic
-def token_pair_refresh(*, refresh: str) -> dict[str, str]:
+def token_pair_refresh(*, refresh: str, way: Way) -> dict[str, str]:
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted.
 
-    One transaction: if recording the new token fails, the old one is not blacklisted either,
-    and the client can retry instead of having to log in again.
+    Checking the blacklist and adding the token to it are one step: the token's outstanding
+    row is locked first, so concurrent refreshes of one token queue behind each other and
+    every one after the first finds it blacklisted. SimpleJWT's refresh checks, then
+    blacklists with get_or_create, which lets every concurrent refresh through on
+    PostgreSQL: a stolen refresh token replayed beside its owner's would start chains of its
+    own. SQLite takes its one write lock when the transaction begins (config/databases.py),
+    which serialises them too. One transaction also means that if recording the new token
+    fails, the old one is not blacklisted either and the client can retry.
     """
-    serializer = TokenRefreshSerializer(data={"refresh": refresh})
+    token = refresh_token_validated(refresh, way=way)
+    outstanding = (
+        OutstandingToken.objects.select_for_update()
+        .filter(jti=token[api_settings.JTI_CLAIM])
+        .first()
+    )
+    if outstanding is None:
+        # Every refresh token is recorded when issued: this one was purged or never issued.
+        raise CredentialRefused("token_revoked")
+    if BlacklistedToken.objects.filter(token=outstanding).exists():
+        raise CredentialRefused("token_revoked")
+    token_user(token)
     try:
-        serializer.is_valid(raise_exception=True)
-    except TokenError as error:
-        raise InvalidToken(error.args[0]) from error
-    except User.DoesNotExist as error:
-        # SimpleJWT looks the user up without catching this: a deleted user's valid token
-        # would otherwise be a 500.
-        raise AuthenticationFailed(
-            "No active account found for the given token.", code="no_active_account"
-        ) from error
-    return serializer.validated_data
+        # A blacklisting that takes no lock (logout, the admin) may have come first.
+        with transaction.atomic():
+            BlacklistedToken.objects.create(token=outstanding)
+    except IntegrityError as error:
+        raise CredentialRefused("token_revoked") from error
+    # SimpleJWT's rotation: the same claims under a new id, lifetime and issue time.
+    token.set_jti()
+    token.set_exp()
+    token.set_iat()
+    token.outstand()
+    return token_pair(token)
 
 
-def token_blacklist(*, refresh: str) -> None:
-    """Blacklist a refresh token, so that it can no longer be refreshed."""
-    try:
-        RefreshToken(refresh).blacklist()
-    except TokenError as error:
-        raise InvalidToken(error.args[0]) from error
+def token_blacklist(*, refresh: str, way: Way) -> None:
+    """Blacklist a refresh token of the way, so that it can no longer be refreshed."""
+    refresh_token_validated(refresh, way=way).blacklist()
 
 
 def token_blacklist_many(*, outstanding_tokens) -> int:

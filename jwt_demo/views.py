@@ -4,17 +4,15 @@ import contextlib
 
 from django.conf import settings
 from django.middleware.csrf import get_token
-from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
 
+from accounts.refusals import CredentialRefused
 from accounts.resource import protected_resource
 from accounts.serializers import RefreshTokenSerializer
 from accounts.services import credentials_check
 from accounts.views import WayView
-from jwt_demo.authentication import JWTCookieAuthentication
+from jwt_demo.authentication import JWTCookieAuthentication, WayJWTAuthentication
 from jwt_demo.cookies import token_cookies_delete, token_cookies_set
 from jwt_demo.services import token_blacklist, token_pair_issue, token_pair_refresh
 
@@ -22,8 +20,8 @@ from jwt_demo.services import token_blacklist, token_pair_issue, token_pair_refr
 class TokenWayView(WayView):
     def get_authenticators(self):
         if self.way.transport == "cookie":
-            return [JWTCookieAuthentication()]
-        return [JWTAuthentication()]
+            return [JWTCookieAuthentication(way=self.way)]
+        return [WayJWTAuthentication(way=self.way)]
 
     def refresh_token_from(self, request) -> str | None:
         """The refresh token the client holds: a cookie, or a field of the JSON body."""
@@ -60,7 +58,7 @@ class LoginView(TokenWayView):
     def post(self, request):
         user = credentials_check(request=request, data=request.data)
         body = {"way": self.way.name, "username": user.username, "detail": "Logged in."}
-        return self.tokens_response(body, token_pair_issue(user=user))
+        return self.tokens_response(body, token_pair_issue(user=user, way=self.way))
 
 
 class ResourceView(TokenWayView):
@@ -77,9 +75,9 @@ class RefreshView(TokenWayView):
     def post(self, request):
         refresh = self.refresh_token_from(request)
         if not refresh:  # absent, or emptied by a logout the client did not apply
-            raise NotAuthenticated("No refresh token cookie: log in again.")
+            raise CredentialRefused("not_authenticated", "No refresh token cookie: log in again.")
         body = {"way": self.way.name, "detail": "Refreshed."}
-        return self.tokens_response(body, token_pair_refresh(refresh=refresh))
+        return self.tokens_response(body, token_pair_refresh(refresh=refresh, way=self.way))
 
 
 class LogoutView(TokenWayView):
@@ -89,13 +87,13 @@ class LogoutView(TokenWayView):
     def post(self, request):
         refresh = self.refresh_token_from(request)
         if self.way.transport == "header":
-            token_blacklist(refresh=refresh)
+            token_blacklist(refresh=refresh, way=self.way)
             return self.logged_out_response()
         # The server can always make the browser forget its cookies, even when the refresh
         # token in them is missing, expired or already blacklisted.
         if refresh is not None:
-            with contextlib.suppress(InvalidToken):
-                token_blacklist(refresh=refresh)
+            with contextlib.suppress(CredentialRefused):
+                token_blacklist(refresh=refresh, way=self.way)
         response = self.logged_out_response()
         token_cookies_delete(response=response, way=self.way)
         return response

@@ -1,14 +1,19 @@
 """DRF authentication for the session ways."""
 
+from django.contrib.auth import SESSION_KEY
 from rest_framework.authentication import SessionAuthentication
 
+from accounts.refusals import CredentialRefused, cookie_challenge
 from accounts.ways import Way
+from sessions_demo.selectors import session_refusal, session_user_refusal
 
 
 class WaySessionAuthentication(SessionAuthentication):
-    """DRF's SessionAuthentication for one way: its own sessions only, and 401 (not 403).
+    """DRF's SessionAuthentication for one way: its own sessions only, refused with a reason.
 
     The session itself was loaded by WaySessionMiddleware from the way's own store and cookie.
+    No cookie is "not my scheme" (None); a cookie that opens no session of this way is "my
+    scheme, bad credentials": a 401 that says why.
     """
 
     def __init__(self, *, way: Way):
@@ -16,12 +21,20 @@ class WaySessionAuthentication(SessionAuthentication):
         self.cookie_name = way.session_cookie_name
 
     def authenticate(self, request):
-        authenticated = super().authenticate(request)
+        value = request.COOKIES.get(self.cookie_name)
+        if not value:  # absent, or emptied by a logout the client did not apply
+            return None
+        session = request._request.session
         # The db and cached-db ways, and the admin, share the django_session table: a key
         # issued for one of them must not open another (session puzzling).
-        if authenticated and request.session.get("way") != self.way.name:
-            return None
+        if refusal := session_refusal(session=session, value=value, way=self.way):
+            raise CredentialRefused(refusal)
+        # Read before the user is: Django flushes a session whose password hash is stale.
+        user_id = session.get(SESSION_KEY)
+        authenticated = super().authenticate(request)
+        if authenticated is None:
+            raise CredentialRefused(session_user_refusal(user_id=user_id))
         return authenticated
 
     def authenticate_header(self, request):
-        return f'Session realm="api", cookie="{self.cookie_name}"'
+        return cookie_challenge(self.cookie_name)

@@ -6,7 +6,7 @@ from http import HTTPStatus
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS, UpdateError
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -19,14 +19,11 @@ from accounts.exceptions import (
     outage_response,
 )
 from accounts.ways import SESSION_WAYS, way_for_path
+from sessions_demo.selectors import is_session_key_shaped
 
 logger = logging.getLogger(__name__)
 
 MAX_COOKIE_BYTES = 4096
-
-# Stored sessions are named by Django with 32 of these characters (the table holds up to 40).
-SESSION_KEY_CHARS = frozenset(VALID_KEY_CHARS)
-SESSION_KEY_MAX_LENGTH = 40
 
 
 def stored_session_key(store, value: str | None) -> str | None:
@@ -35,11 +32,9 @@ def stored_session_key(store, value: str | None) -> str | None:
     Django looks any value up as it is: PostgreSQL refuses a NUL in a query (a 500), and the
     cache backends warn about every long or odd key. The signed cookie is checked by signature.
     """
-    if value is None or issubclass(store, SignedCookieStore):
+    if value is None or issubclass(store, SignedCookieStore) or is_session_key_shaped(value):
         return value
-    if len(value) > SESSION_KEY_MAX_LENGTH or not SESSION_KEY_CHARS.issuperset(value):
-        return None
-    return value
+    return None
 
 
 def cookie_overflow(cookie_name: str, value: str) -> JsonResponse | None:

@@ -7,19 +7,94 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, SessionBase
 from django.contrib.sessions.backends.cache import KEY_PREFIX as CACHE_KEY_PREFIX
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX as CACHED_DB_KEY_PREFIX
+from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
+from django.contrib.sessions.models import Session
+from django.core import signing
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accounts.models import User
+from accounts.ways import Way
 
 # Longest first: "...sessions.cache" is itself a prefix of "...sessions.cached_db".
 WAY_BY_CACHE_KEY_PREFIX = {CACHED_DB_KEY_PREFIX: "cached-db", CACHE_KEY_PREFIX: "cache"}
 
 KEY_HINT_LENGTH = 8
+
+# Stored sessions are named by Django with 32 of these characters (the table holds up to 40).
+SESSION_KEY_CHARS = frozenset(VALID_KEY_CHARS)
+SESSION_KEY_MAX_LENGTH = 40
+# What Django's signed-cookie engine signs its sessions under (not exposed by the engine).
+SIGNED_COOKIE_SALT = "django.contrib.sessions.backends.signed_cookies"
+
+
+def is_session_key_shaped(value: str) -> bool:
+    """Whether a cookie's value could name a stored session at all."""
+    return len(value) <= SESSION_KEY_MAX_LENGTH and SESSION_KEY_CHARS.issuperset(value)
+
+
+def session_refusal(*, session: SessionBase, value: str, way: Way) -> str | None:
+    """Why the way's session cookie opens no session of the way (a refusal code), or None.
+
+    Reads only what loading the session reads, unless the session is missing: then one more
+    look tells an expired database session from one that never was.
+    """
+    data = dict(session.items())
+    if not data:
+        return missing_session_refusal(session=session, value=value)
+    if data.get("way") != way.name:
+        return "wrong_way"
+    if SESSION_KEY not in data:
+        return "session_not_found"
+    return None
+
+
+def missing_session_refusal(*, session: SessionBase, value: str) -> str:
+    if isinstance(session, SignedCookieStore):
+        return signed_cookie_refusal(session=session, value=value)
+    if not is_session_key_shaped(value):
+        return "credential_invalid"
+    # Django's database engines read only unexpired rows; a cache forgets an expired key.
+    expired = Session.objects.filter(session_key=value, expire_date__lte=timezone.now())
+    if isinstance(session, DatabaseStore) and expired.exists():
+        return "credential_expired"
+    return "session_not_found"
+
+
+def signed_cookie_refusal(*, session: SignedCookieStore, value: str) -> str:
+    """Why a signed-cookie session did not load: a bad signature, its age, or nothing in it.
+
+    The engine's load() swallows every failure into an empty session; this asks again.
+    """
+    try:
+        signing.loads(
+            value,
+            salt=SIGNED_COOKIE_SALT,
+            serializer=session.serializer,
+            max_age=session.get_session_cookie_age(),
+        )
+    except signing.SignatureExpired:
+        return "credential_expired"
+    except Exception:  # what load() swallows: a bad signature, base64, JSON or zlib
+        return "credential_invalid"
+    return "session_not_found"
+
+
+def session_user_refusal(*, user_id: Any) -> str:
+    """Why a session of the way that names a user did not authenticate them."""
+    if user_id is None:
+        return "session_not_found"
+    user = users_by_id([user_id]).get(str(user_id))
+    if user is None or not user.is_active:
+        return "account_disabled"
+    # The user is there and active: Django refused the session's hash of the password.
+    return "password_changed"
 
 
 def session_key_hint(session_key: str) -> str:

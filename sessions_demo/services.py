@@ -11,6 +11,7 @@ from django.contrib.sessions.backends.cached_db import KEY_PREFIX as CACHED_DB_K
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.db.models import Max, Min
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.batches import batch_pause
@@ -18,7 +19,7 @@ from accounts.models import User
 from accounts.ways import Way
 
 
-def session_login(*, request, user: User, way: Way) -> None:
+def session_login(*, request: HttpRequest, user: User, way: Way) -> None:
     """Log the user in through the way's session, under a fresh session key."""
     previous_key = request.session.session_key
     # login() cycles the key of an anonymous session (fixation) and flushes another user's,
@@ -33,7 +34,7 @@ def session_login(*, request, user: User, way: Way) -> None:
     request.session["login_id"] = secrets.token_hex(16)
 
 
-def session_logout(*, request) -> None:
+def session_logout(*, request: HttpRequest) -> None:
     """End the request's session: server-side ways delete it, the cookie way forgets it."""
     logout(request)
 

@@ -32,7 +32,8 @@ class LoginView(SessionWayView):
 
     def post(self, request):
         user = credentials_check(request=request, data=request.data)
-        session_login(request=request, user=user, way=self.way)
+        # Django's login and logout take Django's request, whose session is the way's.
+        session_login(request=request._request, user=user, way=self.way)
         return Response({"way": self.way.name, "username": user.username, "detail": "Logged in."})
 
 
@@ -44,6 +45,9 @@ class ResourceView(SessionWayView):
 
 
 class LogoutView(SessionWayView):
+    def perform_authentication(self, request):
+        """Logging out ends whatever session came in, live, stale or none at all."""
+
     def post(self, request):
-        session_logout(request=request)
+        session_logout(request=request._request)
         return self.logged_out_response()

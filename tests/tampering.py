@@ -57,14 +57,18 @@ def jwt_with_alg_none(token: str, alg: str = "none") -> str:
     return f"{header}.{payload}."
 
 
-def forged_access_token(user, *, key=None, algorithm="HS256", headers=None, **claims) -> str:
+def forged_access_token(user, way, *, key=None, algorithm="HS256", headers=None, **claims) -> str:
     """An access token built by hand, as an attacker with (or without) the key would build one.
 
-    Signed with the project's key and claims by default, so that a test changing one thing
-    proves that this one thing is what the server refuses.
+    Signed with the project's key and claims by default (the way's name, the user's password
+    hash), so that a test changing one thing proves that this one thing is what the server
+    refuses.
     """
     import jwt
     from django.conf import settings
+    from rest_framework_simplejwt.utils import get_md5_hash_password
+
+    from jwt_demo.tokens import WAY_CLAIM
 
     now = int(time.time())
     simple_jwt = settings.SIMPLE_JWT
@@ -76,6 +80,8 @@ def forged_access_token(user, *, key=None, algorithm="HS256", headers=None, **cl
         "user_id": str(user.pk),
         "aud": simple_jwt["AUDIENCE"],
         "iss": simple_jwt["ISSUER"],
+        WAY_CLAIM: way.name,
+        "hash_password": get_md5_hash_password(user.password),
         **claims,
     }
     payload = {name: value for name, value in payload.items() if value is not None}

@@ -6,9 +6,11 @@ from http import HTTPStatus
 
 import pytest
 from django.conf import settings
+from django.test import Client, override_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
+from accounts.refusals import REASONS, cookie_challenge
 from accounts.ways import WAYS
 
 from helpers import (
@@ -42,7 +44,16 @@ def assert_json_error(response, status: HTTPStatus) -> dict:
     assert response["Content-Type"] == "application/json"
     body = response.json()
     assert body  # a message for the client, never an empty body
+    if status == HTTPStatus.UNAUTHORIZED:
+        # Every 401 says why: a stable code and a plain sentence, nothing else.
+        assert set(body) == {"detail", "code"}
+        assert body["code"] in REASONS
+        assert body["detail"]
     return body
+
+
+def refusal_code(response) -> str:
+    return assert_json_error(response, HTTPStatus.UNAUTHORIZED)["code"]
 
 
 def test_listing_names_every_way_with_its_endpoints(client):
@@ -102,8 +113,14 @@ def test_resource_body_is_the_same_for_every_way_but_its_name(user):
 def test_anonymous_resource_request_is_refused_with_401(way_client):
     response = way_client.resource()
 
-    assert_json_error(response, HTTPStatus.UNAUTHORIZED)
-    assert response["WWW-Authenticate"]
+    assert refusal_code(response) == "not_authenticated"
+    # The challenge names what to send: the Bearer scheme, or the cookie that carries it.
+    expected = (
+        'Bearer realm="api"'
+        if way_client.way.transport == "header"
+        else cookie_challenge(way_client.credential_name)
+    )
+    assert response["WWW-Authenticate"] == expected
 
 
 def test_resource_answers_json_even_when_the_client_asks_for_html(way_client):
@@ -117,7 +134,8 @@ def test_wrong_password_is_refused_with_401(way_client):
     response = way_client.login(password="not the password")
 
     assert assert_json_error(response, HTTPStatus.UNAUTHORIZED) == {
-        "detail": "Wrong username or password."
+        "detail": "Wrong username or password.",
+        "code": "wrong_credentials",
     }
 
 
@@ -125,7 +143,8 @@ def test_unknown_user_is_refused_like_a_wrong_password(way_client):
     response = way_client.login(username="nobody")
 
     assert assert_json_error(response, HTTPStatus.UNAUTHORIZED) == {
-        "detail": "Wrong username or password."
+        "detail": "Wrong username or password.",
+        "code": "wrong_credentials",
     }
 
 
@@ -403,7 +422,9 @@ def test_expired_credential_is_refused(way_client, settings, monkeypatch):
 
     time.sleep(1.5)
 
-    assert_json_error(way_client.resource(), HTTPStatus.UNAUTHORIZED)
+    # A cache forgets an expired key, so the id then names nothing; the others can tell.
+    expected = "session_not_found" if way_client.way.name == "cache" else "credential_expired"
+    assert refusal_code(way_client.resource()) == expected
 
 
 def test_logout_answers_and_this_client_is_logged_out(logged_in):
@@ -423,7 +444,7 @@ def test_logout_revokes_a_replayed_credential(logged_in):
     assert logged_in.logout().status_code == HTTPStatus.OK
 
     # The server forgot the session: the id a thief copied now points at nothing.
-    assert stolen.resource().status_code == HTTPStatus.UNAUTHORIZED
+    assert refusal_code(stolen.resource()) == "session_not_found"
 
 
 @pytest.mark.asvs("7.4.1")
@@ -464,7 +485,7 @@ def test_logout_blacklists_the_refresh_token(way_client):
 
     if refresh_cookie is not None:
         stolen.client.cookies["jwt-refresh"] = refresh_cookie.value
-    assert_json_error(stolen.refresh(), HTTPStatus.UNAUTHORIZED)
+    assert refusal_code(stolen.refresh()) == "token_revoked"
 
 
 @pytest.mark.parametrize("way", ways(kind="token"))
@@ -478,7 +499,7 @@ def test_refresh_rotates_and_the_old_refresh_token_is_refused(way_client):
 
     assert response.status_code == HTTPStatus.OK
     assert way_client.resource().status_code == HTTPStatus.OK
-    assert_json_error(old.refresh(), HTTPStatus.UNAUTHORIZED)
+    assert refusal_code(old.refresh()) == "token_revoked"
     # The rotated token is still good once; reuse of the old one did not revoke it.
     assert way_client.refresh().status_code == HTTPStatus.OK
 
@@ -498,7 +519,7 @@ def test_refresh_for_a_deleted_user_is_refused(way_client, user):
     assert way_client.login().status_code == HTTPStatus.OK
     user.delete()
 
-    assert_json_error(way_client.refresh(), HTTPStatus.UNAUTHORIZED)
+    assert refusal_code(way_client.refresh()) == "account_disabled"
 
 
 def test_jwt_logout_with_a_bad_refresh_token_is_refused(user):
@@ -530,3 +551,98 @@ def test_resource_request_writes_nothing(logged_in):
     assert response.status_code == HTTPStatus.OK
     assert not response.cookies  # no session re-saved, no token re-issued
     assert settings.SESSION_SAVE_EVERY_REQUEST is False
+
+
+# --- Every refusal says why -----------------------------------------------------------------
+
+
+def session_of_the_site_wide_engine(way, user) -> str:
+    """A session of the way's own engine that the admin (the site-wide engine) wrote."""
+    with override_settings(SESSION_ENGINE=way.session_engine):
+        admin = Client()
+        admin.force_login(user)
+        return admin.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def token_of_the_other_token_way(way) -> str:
+    other = next(other for other in select_ways(kind="token") if other != way)
+    client = WayClient(other)
+    assert client.login().status_code == HTTPStatus.OK
+    return client.credential
+
+
+def credential_of_another_way(way, user) -> str:
+    if way.kind == "session":
+        return session_of_the_site_wide_engine(way, user)
+    return token_of_the_other_token_way(way)
+
+
+def replaying(way, credential: str) -> WayClient:
+    thief = WayClient(way)
+    thief.credential = credential
+    return thief
+
+
+def garbled(logged_in, user) -> WayClient:
+    return replaying(logged_in.way, "garbled!")
+
+
+def tampered(logged_in, user) -> WayClient:
+    return replaying(logged_in.way, flip_last_character(logged_in.credential))
+
+
+def from_another_way(logged_in, user) -> WayClient:
+    return replaying(logged_in.way, credential_of_another_way(logged_in.way, user))
+
+
+def replayed_after_logout(logged_in, user) -> WayClient:
+    stolen = logged_in.replaying(logged_in.credential)
+    assert logged_in.logout().status_code == HTTPStatus.OK
+    return stolen
+
+
+def after_a_password_change(logged_in, user) -> WayClient:
+    user.set_password("changed elsewhere")
+    user.save()
+    return logged_in
+
+
+def of_a_deactivated_account(logged_in, user) -> WayClient:
+    user.is_active = False
+    user.save()
+    return logged_in
+
+
+# The resource's answer to a credential, per case: for every way unless the way says otherwise.
+REFUSALS = {
+    garbled: {"*": "credential_invalid"},
+    # Any changed character breaks a signature; a changed session id names no session.
+    tampered: {"*": "credential_invalid"},
+    from_another_way: {"*": "wrong_way"},
+    # The signed cookie and the access token outlive a logout (see the by_design tests).
+    replayed_after_logout: {
+        **dict.fromkeys(SERVER_SIDE, "session_not_found"),
+        **dict.fromkeys(SELF_CONTAINED, None),
+    },
+    after_a_password_change: {"*": "password_changed"},
+    of_a_deactivated_account: {"*": "account_disabled"},
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=[case.__name__ for case in REFUSALS])
+def test_a_refused_credential_says_why(logged_in, user, case):
+    expected = REFUSALS[case].get(logged_in.way.name, REFUSALS[case].get("*"))
+
+    response = case(logged_in, user).resource()
+
+    if expected is None:
+        assert response.status_code == HTTPStatus.OK
+    else:
+        assert refusal_code(response) == expected
+
+
+@pytest.mark.parametrize("way", [pytest.param(way_named(name), id=name) for name in SERVER_SIDE])
+def test_a_session_id_the_server_never_issued_is_not_found(logged_in):
+    thief = replaying(logged_in.way, another_session_id(logged_in.credential))
+
+    assert refusal_code(thief.resource()) == "session_not_found"

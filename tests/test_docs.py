@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+from accounts.refusals import REASONS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 
 
 def policy_row(way: str) -> str:
@@ -49,3 +52,9 @@ def test_readme_summary_matches_the_generated_matrix():
     }
 
     assert summary == totals
+
+
+def test_readme_lists_every_refusal_code_with_its_reason():
+    rows = re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", README, re.M)
+
+    assert {code: why for code, why in rows if code in REASONS} == REASONS

@@ -26,6 +26,7 @@ from accounts.exceptions import DATABASE_UNAVAILABLE, SESSION_STORE_UNAVAILABLE
 from accounts.models import User
 from accounts.ways import WAYS, Way
 from config.profiles import security_profile
+from jwt_demo.tokens import WAY_CLAIM
 from scripts.load_check import gunicorn_serving
 
 from conftest import skip_or_fail_without
@@ -330,7 +331,11 @@ def minted_credentials(settings, *, user_id: int) -> dict[str, dict[str, str]]:
         store.save()
         return store.session_key
 
-    access = str(AccessToken.for_user(User(pk=user_id)))
+    def access_of(way_name: str) -> str:
+        token = AccessToken.for_user(User(pk=user_id))
+        token[WAY_CLAIM] = way_name
+        return str(token)
+
     credentials = {
         way.name: {"cookies": {way.session_cookie_name: session_of(way.name)}}
         for way in WAYS
@@ -339,8 +344,10 @@ def minted_credentials(settings, *, user_id: int) -> dict[str, dict[str, str]]:
     credentials["db"] = {
         "cookies": {way_named("db").session_cookie_name: get_random_string(32, VALID_KEY_CHARS)}
     }
-    credentials["jwt"] = {"headers": {"Authorization": f"Bearer {access}"}}
-    credentials["jwt-cookie"] = {"cookies": {settings.JWT_ACCESS_COOKIE_NAME: access}}
+    credentials["jwt"] = {"headers": {"Authorization": f"Bearer {access_of('jwt')}"}}
+    credentials["jwt-cookie"] = {
+        "cookies": {settings.JWT_ACCESS_COOKIE_NAME: access_of("jwt-cookie")}
+    }
     return credentials
 
 

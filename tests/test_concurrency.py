@@ -1,0 +1,120 @@
+"""Concurrent requests against a multi-worker gunicorn: what happens when they truly overlap.
+
+SQLite's single writer serialises every write and hides races that PostgreSQL, with its
+row-level locks and several connections at once, lets through. Each test here starts gunicorn
+with several worker processes and threads on a fresh database of its own (PostgreSQL, and
+SQLite beside it for comparison), and fires its requests at the same moment from threads of
+the test, each on its own connection, so that the server handles them in parallel on
+separate database connections.
+"""
+
+import contextlib
+import importlib.util
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
+
+import pytest
+
+from comparison.servers import (
+    Answer,
+    WayHttpClient,
+    demo_database,
+    gunicorn_serving,
+    host_port,
+    is_postgresql,
+    own_redis_keys,
+    reachable,
+    server_environment,
+)
+
+from conftest import REDIS_TEST_URL, skip_or_fail_without
+from helpers import ways
+
+POSTGRESQL_URL = (
+    os.environ["DATABASE_URL"]
+    if is_postgresql(os.environ.get("DATABASE_URL", ""))
+    else "postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt"
+)
+WORKERS, THREADS = 4, 4
+CONCURRENT_REFRESHES = 20
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def server(request) -> Iterator[tuple[str, dict[str, dict]]]:
+    """gunicorn, 4 workers x 4 threads, on a fresh database with the demo user; Redis too."""
+    if importlib.util.find_spec("gunicorn") is None:
+        skip_or_fail_without("gunicorn")
+    env = server_environment(os.environ)
+    for name, url, port in (
+        ("PostgreSQL", POSTGRESQL_URL, 5432),
+        ("Redis", REDIS_TEST_URL, 6379),
+    ):
+        host, port = host_port(url, port)
+        if not reachable(host, port):
+            skip_or_fail_without(f"{name} at {host}:{port}")
+    env["DATABASE_URL"] = POSTGRESQL_URL if request.param == "postgresql" else ""
+    env["REDIS_URL"] = REDIS_TEST_URL
+    with (
+        demo_database(env, label="race") as database_url,
+        own_redis_keys(env, label="race") as prefix,
+        gunicorn_serving(
+            {**env, "DATABASE_URL": database_url, "CACHE_KEY_PREFIX": prefix},
+            workers=WORKERS,
+            threads=THREADS,
+        ) as base_url,
+    ):
+        listing = WayHttpClient(base_url)
+        try:
+            found = listing.request("GET", "/api/ways/").json()["ways"]
+        finally:
+            listing.close()
+        yield base_url, {way["name"]: way for way in found}
+
+
+def all_at_once(calls: list[Callable[[], Answer]]) -> list[Answer]:
+    """Run every call in a thread of its own, released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+
+    def released(call: Callable[[], Answer]) -> Answer:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(released, calls))
+
+
+@contextlib.contextmanager
+def closing_all(clients: list[WayHttpClient]) -> Iterator[list[WayHttpClient]]:
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            client.close()
+
+
+@pytest.mark.parametrize("way", ways(kind="token"))
+def test_concurrent_refreshes_of_one_token_leave_at_most_one_live_chain(server, way):
+    base_url, listing = server
+    holder = WayHttpClient(base_url, listing[way.name])
+    holder.log_in()
+    # The real client and a thief who copied its refresh token, many times over.
+    with closing_all([holder.copy() for _ in range(CONCURRENT_REFRESHES)]) as copies:
+        holder.close()
+        for copy in copies:
+            copy.csrf_headers()  # the CSRF cookie is in hand, so the refresh is one request
+
+        answers = all_at_once([copy.refresh for copy in copies])
+
+        statuses = sorted(answer.status for answer in answers)
+        assert all(status < HTTPStatus.INTERNAL_SERVER_ERROR for status in statuses), statuses
+        winners = [copy for copy, answer in zip(copies, answers, strict=True) if answer.ok]
+        # A chain is live when its new refresh token refreshes again.
+        live_chains = [winner for winner in winners if winner.refresh().ok]
+        assert (len(winners), len(live_chains)) == (1, 1), statuses
+        for answer in answers:
+            if not answer.ok:
+                assert answer.status == HTTPStatus.UNAUTHORIZED
+                assert answer.json()["code"] == "token_revoked", answer.content
