@@ -73,6 +73,10 @@ def api_exception_handler(exc, context):
     if response is not None:
         if isinstance(exc, NotAuthenticated | AuthenticationFailed):
             response.data = refusal_body(exc)
+        elif isinstance(exc.detail, str):
+            # A one-sentence error (415, 405, 403, a parse error) says what it is, as a 401
+            # does; field errors (400) name their fields instead.
+            response.data = {"detail": str(exc.detail), "code": str(exc.get_codes())}
         return response
     body = outage_body(exc)
     if body is None:

@@ -1,6 +1,7 @@
 """Permissions shared by the ways in."""
 
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
@@ -14,5 +15,8 @@ class CsrfTokenRequired(BasePermission):
 
     def has_permission(self, request, view):
         if request.method not in SAFE_METHODS:
-            SessionAuthentication().enforce_csrf(request)
+            try:
+                SessionAuthentication().enforce_csrf(request)
+            except PermissionDenied as error:
+                raise PermissionDenied(str(error.detail), code="csrf_failed") from error
         return True

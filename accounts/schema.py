@@ -68,9 +68,10 @@ class ProtectedResourceSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """An error with a message only: CSRF refusals (403), bodies that are not JSON (400)."""
+    """An error in one sentence, with a stable code: e.g. csrf_failed (403)."""
 
     detail = serializers.CharField()
+    code = serializers.CharField()
 
 
 class UnavailableSerializer(ErrorSerializer):
@@ -92,6 +93,7 @@ class BadRequestSerializer(serializers.Serializer):
     """A body that is not JSON (detail), not an object (non_field_errors) or has bad fields."""
 
     detail = serializers.CharField(required=False, help_text="The body is not valid JSON.")
+    code = serializers.CharField(required=False, help_text="parse_error, with detail.")
     non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
 
 
@@ -224,6 +226,12 @@ def responses(way: Way, verb: str, method: str) -> dict[int, OpenApiResponse]:
         )
     if method == "POST" and way.transport == "cookie":
         answers[403] = OpenApiResponse(ErrorSerializer, "The CSRF token is missing or wrong.")
+    if method == "POST" and way.transport == "header":
+        # No CSRF token guards the header way: a body another site could send unasked is
+        # not read (accounts.negotiation.StrictJSONNegotiation).
+        answers[415] = OpenApiResponse(
+            ErrorSerializer, "The body is not labelled Content-Type: application/json."
+        )
     # Every verb but the login hint reads a session, a user or a token row.
     answers[503] = OpenApiResponse(UnavailableSerializer, UnavailableSerializer.__doc__)
     return answers

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.negotiation import StrictJSONNegotiation
 from accounts.permissions import CsrfTokenRequired
 from accounts.schema import WayListSerializer, WaySchema
 from accounts.ways import WAYS, Way, cache_description
@@ -19,6 +20,11 @@ class WayView(APIView):
 
     way: Way = None
     schema = WaySchema()
+
+    def get_content_negotiator(self):
+        if self.way.transport == "header":
+            return StrictJSONNegotiation()
+        return super().get_content_negotiator()
 
     def get_permissions(self):
         permissions = super().get_permissions()
@@ -37,7 +43,11 @@ class WayView(APIView):
 
     def logged_out_response(self) -> Response:
         response = Response({"way": self.way.name, "detail": "Logged out."})
-        if settings.LOGOUT_CLEAR_SITE_DATA:
+        # Only the logout of a way whose credential the browser keeps as a cookie tells it to
+        # drop the site's cookies: a logout that the CSRF token guards, so no other site can
+        # send it. The header way keeps nothing in the browser, and a page on another site
+        # could once post to its logout and wipe the cookies of every way.
+        if settings.LOGOUT_CLEAR_SITE_DATA and self.way.transport == "cookie":
             response["Clear-Site-Data"] = '"cache", "cookies"'
         return response
 

@@ -13,6 +13,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -42,15 +43,22 @@ THREADS_PER_WORKER = 8
 
 @contextlib.contextmanager
 def gunicorn_serving(
-    env: Mapping[str, str], *, workers: int = 1, threads: int = THREADS_PER_WORKER
+    env: Mapping[str, str],
+    *,
+    workers: int = 1,
+    threads: int = THREADS_PER_WORKER,
+    certificate: Path | None = None,
 ) -> Iterator[str]:
     """Serve the project with gunicorn on a free loopback port; yields the base URL.
 
     The listening socket is opened here and handed over, so there is no race for the port,
-    and requests made before gunicorn is ready wait in its backlog instead of failing.
+    and requests made before gunicorn is ready wait in its backlog instead of failing. With a
+    certificate (a PEM file holding the key and the certificate) it serves HTTPS, as the
+    production profile, which redirects plain HTTP, needs.
     """
     listener = socket.create_server((LOOPBACK, 0), backlog=256)
-    base_url = f"http://{LOOPBACK}:{listener.getsockname()[1]}"
+    scheme = "https" if certificate else "http"
+    base_url = f"{scheme}://{LOOPBACK}:{listener.getsockname()[1]}"
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after it is printed
     command = [
         sys.executable,
@@ -63,6 +71,7 @@ def gunicorn_serving(
         f"--threads={threads}",
         "--graceful-timeout=5",
         "--log-level=warning",
+        *([f"--certfile={certificate}"] if certificate else []),
     ]
     env = {key: value for key, value in env.items() if key != "GUNICORN_CMD_ARGS"}
     process = subprocess.Popen(  # noqa: S603 - this interpreter's gunicorn, fixed arguments
@@ -95,13 +104,25 @@ def serving_workers(env: Mapping[str, str]) -> int:
     return min(4, os.cpu_count() or 1) if env.get("REDIS_URL") else 1
 
 
-def wait_until_serving(base_url: str, process: subprocess.Popen, *, timeout: float = 60) -> None:
+def loopback_connection(base_url: str, *, timeout: float) -> http.client.HTTPConnection:
+    """A connection to a server of ours on loopback; HTTPS ones have a certificate of our own."""
     url = urlsplit(base_url)
+    if url.scheme == "https":
+        return http.client.HTTPSConnection(
+            url.hostname,
+            url.port,
+            timeout=timeout,
+            context=ssl._create_unverified_context(),  # noqa: S323
+        )
+    return http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+
+
+def wait_until_serving(base_url: str, process: subprocess.Popen, *, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with status {process.returncode}")
-        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+        connection = loopback_connection(base_url, timeout=5)
         try:
             connection.request("GET", "/api/ways/")
             if connection.getresponse().status == HTTPStatus.OK:
@@ -306,8 +327,7 @@ class WayHttpClient:
         self.way = way
         self.csrf_cookie_name = csrf_cookie_name
         self.timeout = timeout
-        url = urlsplit(base_url)
-        self.connection = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+        self.connection = loopback_connection(base_url, timeout=timeout)
         self.last_used = 0.0
         self.jar: dict[str, Cookie] = {}
         self.tokens: dict[str, str] = {}

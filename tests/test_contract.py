@@ -180,7 +180,14 @@ def test_malformed_login_body_is_refused_with_400(way_client, body):
         headers=way_client.csrf_headers(),
     )
 
-    assert_json_error(response, HTTPStatus.BAD_REQUEST)
+    # The header way reads only bodies labelled JSON (no CSRF token guards it): another
+    # label is a 415 before anything is parsed.
+    labelled_json = content_type.startswith("application/json")
+    if way_client.way.transport == "header" and not labelled_json:
+        body = assert_json_error(response, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+        assert body["code"] == "unsupported_media_type"
+    else:
+        assert_json_error(response, HTTPStatus.BAD_REQUEST)
 
 
 @pytest.mark.parametrize("way", ways(transport="cookie"))
@@ -239,7 +246,8 @@ def test_cookie_ways_check_the_referer_over_https(way_client):
     )
 
     assert assert_json_error(response, HTTPStatus.FORBIDDEN) == {
-        "detail": "CSRF Failed: Referer checking failed - no Referer."
+        "detail": "CSRF Failed: Referer checking failed - no Referer.",
+        "code": "csrf_failed",
     }
     same_site = way_client.client.post(
         way_client.way.path("login"),

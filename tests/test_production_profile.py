@@ -48,14 +48,17 @@ def test_csrf_cookie_is_secure_and_host_only(https_client):
 
 
 @pytest.mark.wstg("SESS-09")
-def test_every_way_works_over_https_and_logout_clears_site_data(https_client):
+def test_every_way_works_over_https_and_a_cookie_ways_logout_clears_site_data(https_client):
     assert https_client.login().status_code == HTTPStatus.OK
     assert https_client.resource().status_code == HTTPStatus.OK
 
     response = https_client.logout()
 
     assert response.status_code == HTTPStatus.OK
-    assert response["Clear-Site-Data"] == '"cache", "cookies"'
+    # Only where the browser holds the credential, behind the CSRF token: the header way's
+    # logout, which another site can reach, must never clear every way's cookies.
+    expected = '"cache", "cookies"' if https_client.way.transport == "cookie" else None
+    assert response.headers.get("Clear-Site-Data") == expected
 
 
 @pytest.mark.asvs("3.4.1")

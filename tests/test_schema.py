@@ -132,6 +132,9 @@ def test_methods_the_schema_leaves_out_answer_405(logged_in, schema):
             response = logged_in.client.generic(method.upper(), path, headers=headers)
 
             assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED, (method, path)
-            assert response.json() == {"detail": f'Method "{method.upper()}" not allowed.'}
+            assert response.json() == {
+                "detail": f'Method "{method.upper()}" not allowed.',
+                "code": "method_not_allowed",
+            }
             allowed = {name.strip().lower() for name in response["Allow"].split(",")}
             assert allowed - {"head", "options"} == documented[path]

@@ -1,0 +1,176 @@
+"""In a real Chromium, against gunicorn in the production profile: what another site can do.
+
+The project is served over HTTPS on 127.0.0.1 (the production profile redirects plain HTTP
+and sets __Host- cookies), with a fresh database of its own. A victim logs in through every
+way from a page of the project; pages on another site (http://localhost) then try to act
+on the victim's behalf.
+"""
+
+import html
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http import HTTPStatus
+
+import pytest
+
+from comparison.servers import (
+    WayHttpClient,
+    demo_database,
+    gunicorn_serving,
+    manage,
+    own_redis_keys,
+    server_environment,
+    serving_workers,
+)
+
+from browsers import another_site, chromium, self_signed_certificate
+from helpers import select_ways
+from security_catalogue import ALL
+
+VICTIM = {"username": "demo", "password": "demo-password"}
+ATTACKER = {"username": "mallory", "password": "mallory-password-of-her-own"}
+CSRF_COOKIE = "__Host-csrftoken"
+# The ways whose credential the browser keeps, and sends on its own, as a cookie.
+IN_COOKIES = tuple(way.name for way in select_ways(transport="cookie"))
+
+
+@dataclass(frozen=True)
+class Site:
+    base_url: str
+    ways: dict[str, dict]  # GET /api/ways/, by name
+
+
+@pytest.fixture(scope="module")
+def production_site(tmp_path_factory) -> Iterator[Site]:
+    """gunicorn over HTTPS with DEBUG off, the demo user and an attacker's account."""
+    env = {
+        **server_environment(os.environ),
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    certificate = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    with (
+        demo_database(env, label="browser") as database_url,
+        own_redis_keys(env, label="browser") as prefix,
+    ):
+        env = {**env, "DATABASE_URL": database_url, "CACHE_KEY_PREFIX": prefix}
+        manage(env, "ensure_demo_user", *(f"--{name}={value}" for name, value in ATTACKER.items()))
+        with gunicorn_serving(
+            env, workers=serving_workers(env), threads=4, certificate=certificate
+        ) as base_url:
+            listing = WayHttpClient(base_url)
+            try:
+                ways = listing.request("GET", "/api/ways/").json()["ways"]
+            finally:
+                listing.close()
+            yield Site(base_url, {way["name"]: way for way in ways})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+LOG_IN_EVERYWHERE = """
+async ({ways, credentials, csrfCookie}) => {
+  const csrf = () => document.cookie.split("; ")
+    .find((cookie) => cookie.startsWith(csrfCookie + "="))?.split("=")[1];
+  const statuses = {};
+  for (const way of ways) {
+    const headers = {"Content-Type": "application/json"};
+    if (way.transport === "cookie") {
+      await fetch(way.login);
+      headers["X-CSRFToken"] = csrf();
+    }
+    const answer = await fetch(
+      way.login, {method: "POST", headers, body: JSON.stringify(credentials)});
+    statuses[way.name] = answer.status;
+  }
+  return statuses;
+}
+"""
+
+RESOURCE_STATUSES = """
+async (ways) => {
+  const statuses = {};
+  for (const way of ways) statuses[way.name] = (await fetch(way.resource)).status;
+  return statuses;
+}
+"""
+
+
+def attacker_form(action: str, body: dict) -> str:
+    """A page that posts body, as JSON text, to action the moment it loads.
+
+    An HTML form can send text/plain, which needs no CORS preflight: the browser sends it
+    cross-site as it is, with the site's cookies if they may go. Its one field, name=value,
+    is made to read as a JSON object.
+    """
+    text = json.dumps(body)[:-1] + ', "padding": "'
+    return (
+        f'<form method="post" enctype="text/plain" action="{html.escape(action)}">'
+        f'<input type="hidden" name="{html.escape(text)}" value=\'"}}\'></form>'
+        "<script>document.forms[0].submit()</script>"
+    )
+
+
+def attacker_refresh_token(site: Site) -> str:
+    """The attacker's own refresh token, from her own login through the jwt way."""
+    client = WayHttpClient(site.base_url, site.ways["jwt"])
+    try:
+        client.log_in(**ATTACKER)
+        return client.tokens["refresh"]
+    finally:
+        client.close()
+
+
+@pytest.mark.asvs("3.5.1", ways=IN_COOKIES)
+@pytest.mark.wstg("SESS-05", ways=IN_COOKIES)
+@pytest.mark.ways(*ALL)
+def test_a_page_on_another_site_cannot_log_the_victim_out(production_site, browser):
+    site = production_site
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.goto(site.base_url + "/")
+    ways = list(site.ways.values())
+    cookie_ways = [way for way in ways if way["transport"] == "cookie"]
+    logged_in = page.evaluate(
+        LOG_IN_EVERYWHERE, {"ways": ways, "credentials": VICTIM, "csrfCookie": CSRF_COOKIE}
+    )
+    assert logged_in == dict.fromkeys(site.ways, HTTPStatus.OK)
+    cookies_before = {cookie["name"] for cookie in context.cookies()}
+
+    # Every POST endpoint but login, sent from the other site with the attacker's own token.
+    body = {"refresh": attacker_refresh_token(site)}
+    targets = {
+        f"/{way['name']}/{verb}": site.base_url + way[verb]
+        for way in ways
+        for verb in ("logout", "refresh")
+        if way[verb]
+    }
+    answers = {}
+    with another_site({path: attacker_form(url, body) for path, url in targets.items()}) as other:
+        for path in targets:
+            with page.expect_response(targets[path]) as response:
+                page.goto(other + path)
+            answer = response.value
+            answers[path] = (answer.status, answer.all_headers().get("clear-site-data"))
+
+    assert {cookie["name"] for cookie in context.cookies()} == cookies_before
+    page.goto(site.base_url + "/")
+    assert page.evaluate(RESOURCE_STATUSES, cookie_ways) == {
+        way["name"]: HTTPStatus.OK for way in cookie_ways
+    }
+    # The header way reads JSON only (text/plain would reach it without a preflight); cookie
+    # ways want the CSRF token, which another site cannot read. None clears the site's data.
+    assert answers == {
+        path: (
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE if path.startswith("/jwt/") else HTTPStatus.FORBIDDEN,
+            None,
+        )
+        for path in targets
+    }
+    context.close()
