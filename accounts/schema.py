@@ -226,6 +226,12 @@ def responses(way: Way, verb: str, method: str) -> dict[int, OpenApiResponse]:
         )
     if method == "POST" and way.transport == "cookie":
         answers[403] = OpenApiResponse(ErrorSerializer, "The CSRF token is missing or wrong.")
+    if (verb, method) == ("login", "POST"):
+        answers[429] = OpenApiResponse(
+            ErrorSerializer,
+            "Too many failed logins for this account or from this address (code throttled); "
+            "Retry-After says how many seconds the lockout has left.",
+        )
     if method == "POST" and way.transport == "header":
         # No CSRF token guards the header way: a body another site could send unasked is
         # not read (accounts.negotiation.StrictJSONNegotiation).

@@ -5,14 +5,19 @@ from django.contrib.auth import authenticate
 from accounts.models import User
 from accounts.refusals import CredentialRefused
 from accounts.serializers import LoginSerializer
+from accounts.throttling import login_throttled
 
 
 def credentials_check(*, request, data) -> User:
-    """The active user whose username and password are in the body, or 400 / 401."""
+    """The active user whose username and password are in the body, or 400 / 401 / 429."""
     serializer = LoginSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     user = authenticate(request, **serializer.validated_data)
     if user is None:
+        # django-axes marks the request when it refused the login, or when this failure
+        # reached the limit: the answer is then 429, whatever the password was.
+        if getattr(request, "axes_locked_out", False):
+            raise login_throttled(request, serializer.validated_data)
         raise CredentialRefused("wrong_credentials")
     return user
 

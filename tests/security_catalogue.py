@@ -175,6 +175,18 @@ CATALOGUE = (
         "Creating a session requires the user's consent or an explicit action",
         not_applicable=each(ALL, NO_FEDERATION),
     ),
+    # ASVS 5.0 V6 Authentication: brute force, on every way's login
+    Requirement(
+        "asvs",
+        "6.1.1",
+        "How rate limiting defends against credential stuffing and brute force is documented, "
+        "with its configuration and how it prevents malicious account lockout",
+    ),
+    Requirement(
+        "asvs",
+        "6.3.1",
+        "Controls prevent credential stuffing and password brute force",
+    ),
     # ASVS 5.0 V9 Self-contained Tokens
     Requirement(
         "asvs",

@@ -58,3 +58,20 @@ def test_readme_lists_every_refusal_code_with_its_reason():
     rows = re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", README, re.M)
 
     assert {code: why for code, why in rows if code in REASONS} == REASONS
+
+
+@pytest.mark.asvs("6.1.1")
+def test_readme_documents_the_configured_login_throttling(way):
+    policy = README.split("## Login throttling")[1].split("\n## ")[0]
+
+    assert f"| {settings.AXES_FAILURE_LIMIT} failures (`LOGIN_FAILURE_LIMIT`)" in policy
+    lockout = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    assert f"| {lockout} s (`LOGIN_LOCKOUT_SECONDS`)" in policy
+    assert settings.AXES_LOCKOUT_PARAMETERS == ["username", "ip_address"]
+    assert "per account (username) and, separately, per client address" in policy
+    # What resets a count, and why an attacker cannot make a lockout last longer.
+    assert settings.AXES_RESET_ON_SUCCESS is False
+    assert settings.AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT is False
+    assert "| what resets it |" in policy
+    assert "an attacker cannot extend it" in policy
+    assert "LOGIN_FAILURE_LIMIT" in (ROOT / ".env.example").read_text()
