@@ -1,8 +1,17 @@
 """System checks that refuse to run production with a weak or well-known signing key."""
 
+import functools
+import hashlib
+from pathlib import Path
+
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
+
+# SHA-256 digests of every key that badsecrets publishes for Django and for JWTs: a key
+# anyone can look up signs any session and any token. The file ships with the project, so
+# the check needs nothing else wherever it runs; scripts/published_keys.py writes it.
+PUBLISHED_KEY_DIGESTS = Path(__file__).resolve().parent / "published_signing_keys.sha256"
 
 MIN_LENGTH = 50
 MIN_UNIQUE_CHARACTERS = 5
@@ -22,6 +31,17 @@ WELL_KNOWN_KEYS = frozenset(
 )
 
 
+@functools.cache
+def published_key_digests() -> frozenset[str]:
+    lines = PUBLISHED_KEY_DIGESTS.read_text().splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def is_published(key: str) -> bool:
+    """Whether the key is in badsecrets' published lists (which it reads stripped)."""
+    return hashlib.sha256(key.strip().encode()).hexdigest() in published_key_digests()
+
+
 def weakness(key: str) -> str | None:
     """Why a signing key is unfit for production, or None if it looks strong."""
     if key.lower() in WELL_KNOWN_KEYS or key.startswith("django-insecure-"):
@@ -30,6 +50,8 @@ def weakness(key: str) -> str | None:
         return f"is shorter than {MIN_LENGTH} characters"
     if len(set(key)) < MIN_UNIQUE_CHARACTERS:
         return f"has fewer than {MIN_UNIQUE_CHARACTERS} different characters"
+    if is_published(key):
+        return "is a published key (in badsecrets' lists of known Django and JWT keys)"
     return None
 
 
