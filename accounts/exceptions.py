@@ -25,7 +25,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django_redis.exceptions import ConnectionInterrupted
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
@@ -75,8 +75,14 @@ def api_exception_handler(exc, context):
             response.data = refusal_body(exc)
         elif isinstance(exc.detail, str):
             # A one-sentence error (415, 405, 403, a parse error) says what it is, as a 401
-            # does; field errors (400) name their fields instead.
+            # does.
             response.data = {"detail": str(exc.detail), "code": str(exc.get_codes())}
+        elif isinstance(exc, ValidationError):
+            # Field errors name their fields; the code says that the body was refused.
+            errors = (
+                exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            )
+            response.data = {**errors, "code": "invalid"}
         return response
     body = outage_body(exc)
     if body is None:

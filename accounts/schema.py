@@ -14,6 +14,10 @@ from accounts.ways import VERBS, WAYS, Way
 # The bodies below only describe what the views answer; the views build plain dicts.
 
 WAY_NAMES = [way.name for way in WAYS]
+# The choices of the "code" fields, named in SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES.
+REFUSAL_CODES = list(REASONS)
+OUTAGE_CODES = ["session_store_unavailable", "database_unavailable"]
+BAD_REQUEST_CODES = ["parse_error", "invalid"]
 
 
 class WayDetailSerializer(serializers.Serializer):
@@ -77,14 +81,14 @@ class ErrorSerializer(serializers.Serializer):
 class UnavailableSerializer(ErrorSerializer):
     """Redis or the database is unreachable (503): see accounts/exceptions.py."""
 
-    code = serializers.ChoiceField(choices=["session_store_unavailable", "database_unavailable"])
+    code = serializers.ChoiceField(choices=OUTAGE_CODES)
 
 
 class AuthenticationErrorSerializer(ErrorSerializer):
     """Missing, wrong, tampered, expired or revoked credentials (401): the code says which."""
 
     code = serializers.ChoiceField(
-        choices=list(REASONS),
+        choices=REFUSAL_CODES,
         help_text="Why: " + "; ".join(f"{code}: {reason}" for code, reason in REASONS.items()),
     )
 
@@ -93,7 +97,10 @@ class BadRequestSerializer(serializers.Serializer):
     """A body that is not JSON (detail), not an object (non_field_errors) or has bad fields."""
 
     detail = serializers.CharField(required=False, help_text="The body is not valid JSON.")
-    code = serializers.CharField(required=False, help_text="parse_error, with detail.")
+    code = serializers.ChoiceField(
+        choices=BAD_REQUEST_CODES,
+        help_text="parse_error: the body is not JSON (see detail); invalid: see the fields.",
+    )
     non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
 
 

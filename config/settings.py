@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: whatever any middleware or Django answers under /api/ becomes JSON.
+    "accounts.middleware.JsonApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Chooses each session way's store and cookie by URL prefix; the admin keeps SESSION_ENGINE.
     "sessions_demo.middleware.WaySessionMiddleware",
@@ -202,7 +204,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The way names appear as "way" and as "name": one enum, under one name.
-    "ENUM_NAME_OVERRIDES": {"WayNameEnum": "accounts.schema.WAY_NAMES"},
+    "ENUM_NAME_OVERRIDES": {
+        "WayNameEnum": "accounts.schema.WAY_NAMES",
+        "RefusalCodeEnum": "accounts.schema.REFUSAL_CODES",
+        "OutageCodeEnum": "accounts.schema.OUTAGE_CODES",
+        "BadRequestCodeEnum": "accounts.schema.BAD_REQUEST_CODES",
+    },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # every choice's label is its value
 }
 

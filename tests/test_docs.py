@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from accounts.middleware import CODES
 from accounts.refusals import REASONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,3 +76,21 @@ def test_readme_documents_the_configured_login_throttling(way):
     assert "| what resets it |" in policy
     assert "an attacker cannot extend it" in policy
     assert "LOGIN_FAILURE_LIMIT" in (ROOT / ".env.example").read_text()
+
+
+def test_readme_lists_every_code_an_error_answer_carries():
+    codes = {
+        *CODES.values(),
+        "invalid",
+        "parse_error",
+        "host_not_allowed",
+        "csrf_failed",
+        "unsupported_media_type",
+        "throttled",
+        "https_required",
+        "session_store_unavailable",
+        "database_unavailable",
+        "session_too_large",
+    }
+
+    assert {code for code in codes if f"`{code}`" not in README} == set()
