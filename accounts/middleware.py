@@ -11,6 +11,9 @@ does, or turns Django's answer into JSON with the same status and headers.
 import logging
 from http import HTTPStatus
 
+from csp.constants import HEADER, NONE
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -89,8 +92,7 @@ class JsonApiMiddleware:
         return json_error(HTTPStatus.NOT_FOUND, not_found_detail(path), "not_found")
 
     def as_json(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        content_type = response.get("Content-Type", "")
-        is_json = content_type.split(";")[0].strip().endswith("json")
+        is_json = is_json_media(response.get("Content-Type", ""))
         if is_json or response.status_code < HTTPStatus.MULTIPLE_CHOICES or not has_body(response):
             return response
         status = HTTPStatus(response.status_code)
@@ -107,6 +109,34 @@ class JsonApiMiddleware:
                 converted.headers.setdefault(header, value)
         converted.cookies = response.cookies
         return converted
+
+
+# A JSON answer loads, runs and frames nothing: the strictest policy there is.
+JSON_POLICY = {
+    "default-src": [NONE],
+    "base-uri": [NONE],
+    "form-action": [NONE],
+    "frame-ancestors": [NONE],
+}
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware: the settings' policy for pages, JSON_POLICY for JSON answers.
+
+    Every JSON answer gets it, errors included: django-csp leaves out 404s and 500s while
+    DEBUG is on, for Django's debug pages, which are HTML.
+    """
+
+    def process_response(self, request, response):
+        if is_json_media(response.get("Content-Type", "")):
+            response.headers.setdefault(HEADER, build_policy(config=JSON_POLICY))
+            return response
+        return super().process_response(request, response)
+
+
+def is_json_media(content_type: str) -> bool:
+    """application/json, and JSON under another name (application/vnd.oai.openapi+json)."""
+    return content_type.split(";")[0].strip().endswith("json")
 
 
 def not_found_detail(path: str) -> str:

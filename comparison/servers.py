@@ -336,6 +336,9 @@ class WayHttpClient:
 
     def request(self, method: str, path: str, body: Mapping | None = None, headers=None) -> Answer:
         headers = {**self.authorization(), **(headers or {})}
+        if self.base_url.startswith("https://"):
+            # As a browser on this site would: Django's CSRF check demands a Referer on HTTPS.
+            headers.setdefault("Referer", self.base_url + "/")
         if cookies := self.cookie_header(path):
             headers["Cookie"] = cookies
         payload = None

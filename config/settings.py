@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.databases import database_config
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "csp",
     "axes",
     "accounts",
     "sessions_demo",
@@ -48,9 +50,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: whatever any middleware or Django answers under /api/ becomes JSON.
+    # Outermost, so that every answer gets a policy, those made by the middleware below too.
+    "accounts.middleware.ContentSecurityPolicyMiddleware",
+    # Whatever any middleware or Django answers under /api/ becomes JSON.
     "accounts.middleware.JsonApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, the landing page's) under any WSGI server, DEBUG off too.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Chooses each session way's store and cookie by URL prefix; the admin keeps SESSION_ENGINE.
     "sessions_demo.middleware.WaySessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -243,7 +249,28 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves the static files where they are (the apps' and STATICFILES_DIRS), under
+# any WSGI server, DEBUG off too: no collectstatic step to forget, so no STATIC_ROOT.
+WHITENOISE_USE_FINDERS = True
+
+# Content-Security-Policy (django-csp; ASVS 3.4.3, 3.4.6): pages load only what the project
+# serves itself, no inline script or style, and no page may frame them. JSON answers get a
+# stricter one still (accounts.middleware.ContentSecurityPolicyMiddleware).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -276,8 +276,17 @@ CATALOGUE = (
     ),
     # ASVS 5.0 V3.4 and V3.5, where the ways in differ or a test proves it
     Requirement("asvs", "3.4.1", "Strict-Transport-Security for a year, subdomains included"),
+    Requirement(
+        "asvs",
+        "3.4.3",
+        "A Content-Security-Policy on every response: trusted sources only, object-src and "
+        "base-uri 'none'",
+    ),
     Requirement("asvs", "3.4.4", "X-Content-Type-Options: nosniff on every response"),
     Requirement("asvs", "3.4.5", "A Referrer-Policy that keeps URLs from other parties"),
+    Requirement(
+        "asvs", "3.4.6", "The Content-Security-Policy's frame-ancestors forbids framing by others"
+    ),
     Requirement(
         "asvs",
         "3.5.1",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 import pytest
+import requests
 
 from comparison.servers import (
     WayHttpClient,
@@ -174,3 +175,119 @@ def test_a_page_on_another_site_cannot_log_the_victim_out(production_site, brows
         for path in targets
     }
     context.close()
+
+
+# --- Content-Security-Policy: the pages work under it -----------------------------------------
+
+# Every CSP violation the page sees, and every console error, collected before any script of
+# the page runs (an init script is the browser's, not the page's: the CSP does not apply).
+WATCH_VIOLATIONS = """
+window.__problems = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__problems.push(`CSP ${event.violatedDirective}: ${event.blockedURI}`);
+});
+"""
+
+
+@pytest.fixture
+def watched_page(browser, production_site):
+    """A page of a fresh browser context, with the CSP violations and console errors it meets."""
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 800})
+    context.add_init_script(WATCH_VIOLATIONS)
+    page = context.new_page()
+    console_errors = []
+    page.on(
+        "console",
+        lambda message: console_errors.append(message.text) if message.type == "error" else None,
+    )
+    page.problems = lambda: [*page.evaluate("window.__problems || []"), *console_errors]
+    yield page
+    context.close()
+
+
+def admin_log_in(page, site: Site) -> None:
+    page.goto(site.base_url + "/admin/login/")
+    page.fill("#id_username", VICTIM["username"])
+    page.fill("#id_password", VICTIM["password"])
+    page.click("input[type=submit]")
+    page.wait_for_url(site.base_url + "/admin/")
+
+
+def state_in_every_store(site: Site) -> None:
+    """Sessions and tokens of every way, one refresh token blacklisted: rows to list."""
+    for name, way in site.ways.items():
+        client = WayHttpClient(site.base_url, way, csrf_cookie_name=CSRF_COOKIE)
+        try:
+            client.log_in(**VICTIM)
+            if name == "jwt":
+                assert client.logout().status == HTTPStatus.OK
+        finally:
+            client.close()
+
+
+@pytest.mark.asvs("3.4.3", "3.4.6")
+@pytest.mark.ways(*ALL)
+def test_the_landing_page_and_the_admin_work_under_the_csp(production_site, watched_page):
+    page, site = watched_page, production_site
+    state_in_every_store(site)
+
+    page.goto(site.base_url + "/")
+    # Its stylesheet, a file of the project's own, loaded: 62rem wide.
+    assert page.evaluate("getComputedStyle(document.body).maxWidth") == "992px"
+    admin_log_in(page, site)
+    pages = page.eval_on_selector_all(
+        "#content-main a[href$='/']", "links => links.map(link => link.href)"
+    )
+    assert len(pages) >= 7  # users, sessions, cache, signed cookies, tokens, access attempts
+    for url in pages:
+        page.goto(url)
+    # The admin's own scripts run: "select all" on a list with actions selects every row.
+    page.goto(site.base_url + "/admin/token_blacklist/outstandingtoken/")
+    page.click("#action-toggle")
+    assert page.eval_on_selector_all(".action-select", "boxes => boxes.every(b => b.checked)")
+    # The decoder page posts its form under form-action 'self'.
+    page.goto(site.base_url + "/admin/sessions_demo/signedcookiesession/")
+    page.fill("input[name=value]", "not-a-cookie")
+    page.click("input[type=submit]")
+
+    assert page.problems() == []
+
+
+@pytest.mark.ways(*ALL)
+def test_the_admins_lists_fit_a_1280_pixel_window(production_site, watched_page):
+    page, site = watched_page, production_site
+    state_in_every_store(site)
+    admin_log_in(page, site)
+
+    overflowing = {}
+    for path in (
+        "/admin/sessions/session/",
+        "/admin/sessions_demo/cachesession/",
+        "/admin/token_blacklist/outstandingtoken/",
+        "/admin/token_blacklist/blacklistedtoken/",
+    ):
+        page.goto(site.base_url + path)
+        # Any table running past the window, or past the box that scrolls it sideways out of
+        # sight (the admin's lists scroll inside their box).
+        beyond = page.evaluate(
+            """() => [...document.querySelectorAll("table")].map((table) => {
+                const box = table.parentElement;
+                return Math.max(
+                    table.getBoundingClientRect().right - document.documentElement.clientWidth,
+                    box.scrollWidth - box.clientWidth);
+            }).filter((pixels) => pixels > 0)"""
+        )
+        if beyond:
+            overflowing[path] = beyond
+
+    # Decoded data and claims wrap inside their column instead of running off the screen.
+    assert overflowing == {}
+
+
+# The server's certificate is its own, made for the test.
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_gunicorn_names_no_server(production_site):
+    response = requests.get(production_site.base_url + "/api/ways/", verify=False, timeout=10)  # noqa: S501
+
+    assert response.status_code == HTTPStatus.OK
+    assert "Server" not in response.headers
