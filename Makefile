@@ -12,33 +12,45 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate compare queries lint format test test-embedded test-services test-newest \
+.PHONY: install install-runtime run migrate compare queries lint format test test-embedded test-services test-newest \
 	security-matrix clean load-check check-secrets bench-scale
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+# `make run` installs what the server needs (requirements.txt); everything else, the test
+# and benchmark tools too (requirements-dev.txt), comes with the first target that needs it.
+$(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(VENV)/.installed-runtime
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+install-runtime: $(VENV)/.installed-runtime
+
 install: $(VENV)/.installed
 
-migrate: install
+# A PostgreSQL DATABASE_URL may name a database that does not exist yet: it is created.
+migrate: install-runtime
+	$(BIN)/python manage.py ensure_database
 	$(BIN)/python manage.py migrate --no-input
 
+# HOST and PORT choose where the dev server listens: make run HOST=0.0.0.0 PORT=8080
+# (a host other than loopback also needs ALLOWED_HOSTS).
 run: migrate
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # What each way costs, against the floor, its stock peer and its fast profile: writes
 # docs/comparison.md, .json and .png (on whatever DATABASE_URL / REDIS_URL say).
-compare: migrate
+compare: install migrate
 	$(BIN)/python manage.py compare
 
 # Queries one resource request costs, per way, on whatever DATABASE_URL / REDIS_URL say.
-queries: migrate
+queries: install migrate
 	$(BIN)/python manage.py queries_per_request --sql
 
 lint: install

@@ -22,14 +22,23 @@ def credentials_check(*, request, data) -> User:
     return user
 
 
-def demo_user_ensure(*, username: str, password: str, email: str = "") -> tuple[User, bool]:
-    """Create the demo user, or reset it to the given password; returns (user, created)."""
+def demo_user_ensure(*, username: str, password: str, email: str = "") -> tuple[User, str]:
+    """Create the demo user, or bring it back to these values; returns (user, what it did).
+
+    What it did is "created", "updated" or "kept". It changes nothing when the user already
+    is as asked: setting the same password again would hash it with a new salt, which changes
+    every session's hash of it and so logs out every session way (and, with
+    CHECK_REVOKE_TOKEN, every token) at each `make run`.
+    """
     user, created = User.objects.get_or_create(username=username)
-    user.email = email
-    user.is_active = True
     # The demo user opens the admin too, to inspect what each way stored.
-    user.is_staff = True
-    user.is_superuser = True
-    user.set_password(password)
-    user.save()
-    return user, created
+    wanted = {"email": email, "is_active": True, "is_staff": True, "is_superuser": True}
+    changed = any(getattr(user, name) != value for name, value in wanted.items())
+    for name, value in wanted.items():
+        setattr(user, name, value)
+    if not user.check_password(password):
+        user.set_password(password)
+        changed = True
+    if created or changed:
+        user.save()
+    return user, "created" if created else "updated" if changed else "kept"

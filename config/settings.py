@@ -277,4 +277,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    # Django gives its loggers a console handler of their own while DEBUG is on; beside the
+    # root's, every record was printed twice. They go to the root's alone.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }

@@ -90,6 +90,12 @@ class BlacklistedTokenAdmin(token_blacklist_admin.BlacklistedTokenAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a blacklist row would un-revoke its token: a logged-out refresh token
+        # would refresh again. Revocation cannot be undone here; rows go when their token
+        # expires (manage.py purge_expired_tokens).
+        return False
+
     @admin.display(description="claims")
     def token_claims(self, blacklisted):
         return claims_block(blacklisted.token.token)

@@ -257,7 +257,8 @@ class SignedCookieSessionAdmin(TablelessAdmin):
             "value_hint": session_key_hint(value),
             "valid": bool(data),
             "way": session_way_label(data),
-            "user": user_link(
+            # Not "user": the admin's own pages read that one, the signed-in admin.
+            "session_user": user_link(
                 user_id=data.get(SESSION_KEY), user=users.get(str(data.get(SESSION_KEY)))
             ),
             "data": json_block(data),

@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from accounts.ways import WAYS, Way, cache_description, database_description
-from comparison.servers import reachable
+from comparison.servers import is_postgresql, reachable
 from config.profiles import security_profile
 
 from helpers import PASSWORD, WayClient
@@ -26,6 +26,13 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 # Redis for the tests that need Redis itself, whichever cache the run configured; its own
 # db number, and only keys under its own prefix are ever written or deleted.
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/11")
+# The run's PostgreSQL if it has one, else the one `make test` uses: tests that need
+# PostgreSQL whatever the run (races SQLite would hide) create databases of their own there.
+POSTGRESQL_URL = (
+    os.environ["DATABASE_URL"]
+    if is_postgresql(os.environ.get("DATABASE_URL", ""))
+    else "postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt"
+)
 
 
 def configured_services() -> dict[str, tuple[str, int]]:

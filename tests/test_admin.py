@@ -237,6 +237,9 @@ def test_signed_cookie_page_decodes_a_cookie_login_without_echoing_it(admin_clie
     assert f'<tr><th scope="row">user</th><td>{user_link(user)}</td></tr>' in text
     assert f"Cookie {session_key_hint(value)}" in text
     assert value not in response.content.decode()
+    # The admin's header still greets the admin, with the link to change the password.
+    assert "Welcome, <strong>admin</strong>." in text
+    assert 'href="/admin/password_change/"' in text
 
 
 def test_signed_cookie_page_accepts_the_cookie_as_name_and_value(admin_client, user):
@@ -384,6 +387,29 @@ def test_blacklist_selected_tokens_counts_those_already_blacklisted(admin_client
     assert response.status_code == HTTPStatus.OK
     assert "Blacklisted 0 tokens; 1 was already blacklisted." in page_text(response)
     assert BlacklistedToken.objects.filter(token=token).count() == 1
+
+
+def test_a_blacklisted_token_cannot_be_deleted_back_to_life(admin_client, user):
+    client = logged_in("jwt")
+    refresh = client.tokens["refresh"]
+    assert client.logout().status_code == HTTPStatus.OK
+    blacklisted = BlacklistedToken.objects.get()
+
+    listing = admin_client.get(BLACKLISTED_URL)
+    deleting = admin_client.post(
+        BLACKLISTED_URL,
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [blacklisted.pk], "post": "yes"},
+    )
+    delete_page = admin_client.get(
+        reverse("admin:token_blacklist_blacklistedtoken_delete", args=[blacklisted.pk])
+    )
+
+    assert "delete_selected" not in page_text(listing)
+    assert deleting.status_code == HTTPStatus.OK  # the list again: no such action
+    assert delete_page.status_code == HTTPStatus.FORBIDDEN
+    assert BlacklistedToken.objects.filter(pk=blacklisted.pk).exists()
+    client.tokens = {"access": "", "refresh": refresh}
+    assert client.refresh().status_code == HTTPStatus.UNAUTHORIZED
 
 
 def test_blacklisted_token_shows_claims_of_a_logged_out_token(admin_client, user):

@@ -1,12 +1,24 @@
 """Management commands."""
 
+import os
+import secrets
+import subprocess
+import sys
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
+import psycopg
+import pytest
 from django.core.management import call_command
 
+from accounts.clients import WayClient
 from accounts.models import User
+from accounts.ways import WAYS
+from comparison.servers import reachable
 
+from conftest import POSTGRESQL_URL, skip_or_fail_without
 from helpers import QUERIES_PER_RESOURCE_REQUEST
+from test_settings import PROJECT_ROOT
 
 
 def test_ensure_demo_user_creates_then_updates_one_user(db, capsys):
@@ -26,6 +38,23 @@ def test_ensure_demo_user_creates_then_updates_one_user(db, capsys):
         "Created demo user 'demo' (password 'demo-password').",
         "Updated demo user 'demo' (password 'demo-password').",
     ]
+
+
+def test_rerunning_ensure_demo_user_changes_nothing_and_logs_no_one_out(db, capsys):
+    call_command("ensure_demo_user")
+    clients = [WayClient(way) for way in WAYS]
+    for client in clients:
+        assert client.login("demo", "demo-password").status_code == HTTPStatus.OK
+    hashed = User.objects.get(username="demo").password
+
+    call_command("ensure_demo_user")
+
+    assert User.objects.get(username="demo").password == hashed
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "Kept demo user 'demo' (password 'demo-password')."
+    )
+    # Each session keeps its hash of the password, each token its hash of that hash.
+    assert [client.resource().status_code for client in clients] == [HTTPStatus.OK] * len(WAYS)
 
 
 def test_ensure_demo_user_can_open_the_admin(db, client):
@@ -50,3 +79,55 @@ def test_queries_per_request_prints_the_counts_the_contract_asserts(db, capsys):
         for name, count in QUERIES_PER_RESOURCE_REQUEST.items()
     ]
     assert User.objects.count() == 0  # the throwaway user was rolled back
+
+
+def test_make_run_installs_the_runtime_requirements_only(tmp_path):
+    # make -n prints what a fresh machine would run, without running it.
+    result = subprocess.run(  # noqa: S603 - the project's own Makefile
+        ["make", "-n", "run", f"VENV={tmp_path / 'venv'}"],  # noqa: S607 - make, from PATH
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+    installs = [line for line in result.stdout.splitlines() if "pip install" in line]
+    assert any(line.endswith("-r requirements.txt") for line in installs), installs
+    assert not any("requirements-dev.txt" in line for line in installs), installs
+    assert "manage.py ensure_database" in result.stdout
+
+
+@pytest.fixture
+def missing_postgresql_database():
+    """The URL of a database that does not exist on the run's PostgreSQL, dropped after."""
+    url = urlsplit(POSTGRESQL_URL)
+    if not reachable(url.hostname, url.port or 5432):
+        skip_or_fail_without(f"PostgreSQL at {url.hostname}:{url.port or 5432}")
+    name = f"scj_ensure_{secrets.token_hex(4)}"
+    yield url._replace(path=f"/{name}").geturl()
+    with psycopg.connect(
+        host=url.hostname,
+        port=url.port or 5432,
+        user=url.username,
+        dbname="postgres",
+        autocommit=True,
+    ) as server:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_ensure_database_creates_a_missing_postgresql_database_once(missing_postgresql_database):
+    def ensure() -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "ensure_database"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "DATABASE_URL": missing_postgresql_database},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return result.stdout.strip()
+
+    name = urlsplit(missing_postgresql_database).path.lstrip("/")
+    assert [ensure(), ensure()] == [f"Created database {name!r}.", f"Kept database {name!r}."]

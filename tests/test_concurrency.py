@@ -24,20 +24,14 @@ from comparison.servers import (
     demo_database,
     gunicorn_serving,
     host_port,
-    is_postgresql,
     own_redis_keys,
     reachable,
     server_environment,
 )
 
-from conftest import REDIS_TEST_URL, skip_or_fail_without
+from conftest import POSTGRESQL_URL, REDIS_TEST_URL, skip_or_fail_without
 from helpers import ways
 
-POSTGRESQL_URL = (
-    os.environ["DATABASE_URL"]
-    if is_postgresql(os.environ.get("DATABASE_URL", ""))
-    else "postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt"
-)
 WORKERS, THREADS = 4, 4
 CONCURRENT_REFRESHES = 20
 

@@ -22,22 +22,13 @@ from comparison.servers import (
     demo_database,
     gunicorn_serving,
     host_port,
-    is_postgresql,
     own_redis_keys,
     reachable,
     server_environment,
 )
 
-from conftest import REDIS_TEST_URL, skip_or_fail_without
+from conftest import POSTGRESQL_URL, REDIS_TEST_URL, skip_or_fail_without
 from helpers import ways
-
-# The run's PostgreSQL if it has one, else the one `make test` uses: only its server is used,
-# to create (and drop) a database of this module's own beside it.
-POSTGRESQL_URL = (
-    os.environ["DATABASE_URL"]
-    if is_postgresql(os.environ.get("DATABASE_URL", ""))
-    else "postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt"
-)
 
 OK, UNAUTHORIZED = HTTPStatus.OK, HTTPStatus.UNAUTHORIZED
 

@@ -180,3 +180,30 @@ def test_cache_key_prefix_with_a_colon_is_a_clear_error():
 
     assert result.returncode != 0
     assert "CACHE_KEY_PREFIX='my:app' must not contain ':'." in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_every_log_record_is_printed_once(debug):
+    code = (
+        "import logging, django; django.setup(); "
+        "logging.getLogger('django.request').warning('one record'); "
+        "logging.getLogger('accounts').error('another record')"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={
+            **environment_without_project_variables(),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": debug,
+            "SECRET_KEY": STRONG_KEY,
+            "ALLOWED_HOSTS": "example.com",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == ["one record", "another record"]

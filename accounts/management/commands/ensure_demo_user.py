@@ -6,7 +6,10 @@ from accounts.services import demo_user_ensure
 
 
 class Command(BaseCommand):
-    help = "Create or update the demo user (idempotent); it can also open the admin."
+    help = (
+        "Create or update the demo user; changes nothing when it is already as asked, so "
+        "its sessions and tokens live on. It can also open the admin."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="demo")
@@ -14,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="demo@example.com")
 
     def handle(self, *args, username, password, email, **options):
-        user, created = demo_user_ensure(username=username, password=password, email=email)
-        verb = "Created" if created else "Updated"
-        self.stdout.write(f"{verb} demo user {user.username!r} (password {password!r}).")
+        user, outcome = demo_user_ensure(username=username, password=password, email=email)
+        self.stdout.write(
+            f"{outcome.capitalize()} demo user {user.username!r} (password {password!r})."
+        )
