@@ -190,8 +190,9 @@ def drf_cost_lines(ways: list[dict]) -> list[str]:
         f"{max(dispatch):.2f}× (the plain view called from an APIView that runs no "
         "authentication or permission class and no renderer, ÷ peer): what every view "
         "served through DRF, as all six of this project's are, pays before it authenticates "
-        "anyone. This project's own code (way binding, CSRF on every cookie way, no-store "
-        "and Vary headers, six ways' URLs) costs "
+        "anyone. This project's own code (its middleware: JSON for every answer, the CSP, "
+        "static files, login throttling; way binding, CSRF on every cookie way, no-store and "
+        "Vary headers, the checks that say why a credential is refused, six ways' URLs) costs "
         f"{min(own):.2f}× to {max(own):.2f}× a plain DRF view of the same way (× DRF peer).",
     ]
 

@@ -1,5 +1,6 @@
 """The documented session policy is the configured one."""
 
+import json
 import re
 from pathlib import Path
 
@@ -9,8 +10,11 @@ from django.conf import settings
 from accounts.middleware import CODES
 from accounts.refusals import REASONS
 
+from helpers import ways
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+COMPARISON = json.loads((ROOT / "docs" / "comparison.json").read_text())
 
 
 def policy_row(way: str) -> str:
@@ -94,3 +98,28 @@ def test_readme_lists_every_code_an_error_answer_carries():
     }
 
     assert {code for code in codes if f"`{code}`" not in README} == set()
+
+
+def logout_rows() -> dict[str, str]:
+    """The rows of the README's logout table, by way (a row may name several)."""
+    table = README.split("## What logout does per way, and why")[1].split("\n\n")[1]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        names, *_ = line.strip("|").split("|")
+        rows |= dict.fromkeys(re.findall(r"`([a-z-]+)`", names), line)
+    return rows
+
+
+@pytest.mark.parametrize("way", ways())
+def test_readme_logout_table_follows_the_measured_revocation_delays(way):
+    measured = COMPARISON["survival"]["revocation_delay"][way.name]
+    row = logout_rows()[way.name]
+    # A row that names a first way and says "as `jwt`" follows that way's row.
+    if re.search(r"\| as `([a-z-]+)` \|", row):
+        row = logout_rows()[re.search(r"\| as `([a-z-]+)` \|", row)[1]]
+    _, _, after_logout, after_password_change = row.strip("|").split("|")
+
+    # The resource's answer to a copy taken before: refused at once (0.0 s), or still 200.
+    assert ("still 200" in after_logout) == (measured["logout_s"] != 0.0)
+    assert measured["password_change_s"] == 0.0
+    assert "at once" in after_password_change
