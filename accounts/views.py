@@ -45,8 +45,8 @@ class WayView(APIView):
         response = Response({"way": self.way.name, "detail": "Logged out."})
         # Only the logout of a way whose credential the browser keeps as a cookie tells it to
         # drop the site's cookies: a logout that the CSRF token guards, so no other site can
-        # send it. The header way keeps nothing in the browser, and a page on another site
-        # could once post to its logout and wipe the cookies of every way.
+        # send it. The header way keeps nothing in the browser, and no CSRF token guards its
+        # logout: were it to clear site data, another site could wipe every way's cookies.
         if settings.LOGOUT_CLEAR_SITE_DATA and self.way.transport == "cookie":
             response["Clear-Site-Data"] = '"cache", "cookies"'
         return response
