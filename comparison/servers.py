@@ -452,6 +452,15 @@ class WayHttpClient:
         return other
 
 
+def ways_served(base_url: str) -> dict[str, dict]:
+    """The server's listing of its ways (GET /api/ways/), by name."""
+    client = WayHttpClient(base_url)
+    try:
+        return {way["name"]: way for way in client.request("GET", "/api/ways/").json()["ways"]}
+    finally:
+        client.close()
+
+
 def expired(expires: str) -> bool:
     if not expires:
         return False

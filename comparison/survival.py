@@ -33,6 +33,7 @@ from comparison.servers import (
     own_redis_keys,
     server_environment,
     services_problem,
+    ways_served,
 )
 
 SURVIVALS = ("restart", "key_rotation", "second_server")
@@ -136,10 +137,7 @@ class SurvivalRun:
         with gunicorn_serving(env, workers=WORKERS, threads=THREADS) as base_url:
             try:
                 if not self.ways:
-                    listing = WayHttpClient(base_url)
-                    self.opened.append(listing)
-                    ways = listing.request("GET", "/api/ways/").json()["ways"]
-                    self.ways = {way["name"]: way for way in ways}
+                    self.ways = ways_served(base_url)
                 yield base_url
             finally:
                 # gunicorn's graceful stop waits out open keep-alive connections (2 s); a

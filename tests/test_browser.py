@@ -24,6 +24,7 @@ from comparison.servers import (
     own_redis_keys,
     server_environment,
     serving_workers,
+    ways_served,
 )
 
 from browsers import another_site, chromium, self_signed_certificate
@@ -61,12 +62,7 @@ def production_site(tmp_path_factory) -> Iterator[Site]:
         with gunicorn_serving(
             env, workers=serving_workers(env), threads=4, certificate=certificate
         ) as base_url:
-            listing = WayHttpClient(base_url)
-            try:
-                ways = listing.request("GET", "/api/ways/").json()["ways"]
-            finally:
-                listing.close()
-            yield Site(base_url, {way["name"]: way for way in ways})
+            yield Site(base_url, ways_served(base_url))
 
 
 @pytest.fixture(scope="module")

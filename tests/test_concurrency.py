@@ -27,6 +27,7 @@ from comparison.servers import (
     own_redis_keys,
     reachable,
     server_environment,
+    ways_served,
 )
 
 from conftest import POSTGRESQL_URL, REDIS_TEST_URL, skip_or_fail_without
@@ -60,12 +61,7 @@ def server(request) -> Iterator[tuple[str, dict[str, dict]]]:
             threads=THREADS,
         ) as base_url,
     ):
-        listing = WayHttpClient(base_url)
-        try:
-            found = listing.request("GET", "/api/ways/").json()["ways"]
-        finally:
-            listing.close()
-        yield base_url, {way["name"]: way for way in found}
+        yield base_url, ways_served(base_url)
 
 
 def all_at_once(calls: list[Callable[[], Answer]]) -> list[Answer]:

@@ -25,6 +25,7 @@ from comparison.servers import (
     own_redis_keys,
     reachable,
     server_environment,
+    ways_served,
 )
 
 from conftest import POSTGRESQL_URL, REDIS_TEST_URL, skip_or_fail_without
@@ -44,12 +45,7 @@ class ServerPair:
 def two_servers(env: dict[str, str]) -> Iterator[ServerPair]:
     """Two gunicorn processes (one worker each) with the same settings, on free ports."""
     with gunicorn_serving(env, threads=4) as a, gunicorn_serving(env, threads=4) as b:
-        client = WayHttpClient(a)
-        try:
-            listing = client.request("GET", "/api/ways/").json()["ways"]
-        finally:
-            client.close()
-        yield ServerPair(a=a, b=b, ways={way["name"]: way for way in listing})
+        yield ServerPair(a=a, b=b, ways=ways_served(a))
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,9 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
+from test_multi_instance import ServerPair, two_servers
 
-from comparison.servers import (
-    WayHttpClient,
-    demo_database,
-    gunicorn_serving,
-    server_environment,
-)
+from comparison.servers import WayHttpClient, demo_database, server_environment
 
 from helpers import PASSWORD, WayClient, select_ways, ways
 from security_catalogue import ALL
@@ -137,27 +133,24 @@ def test_the_admin_login_is_throttled_too(user):
 
 
 @pytest.fixture(scope="module")
-def two_servers() -> Iterator[tuple[str, str, dict]]:
+def servers_sharing_a_database() -> Iterator[ServerPair]:
     """Two gunicorn processes on one fresh database (the run's kind) with the demo user."""
     env = {
         key: value
         for key, value in server_environment(os.environ).items()
         if key not in {"REDIS_URL"}
     }
-    with demo_database(env, label="throttle") as database_url:
-        env = {**env, "DATABASE_URL": database_url}
-        with gunicorn_serving(env, threads=2) as a, gunicorn_serving(env, threads=2) as b:
-            client = WayHttpClient(a)
-            try:
-                listing = client.request("GET", "/api/ways/").json()["ways"]
-            finally:
-                client.close()
-            yield a, b, {way["name"]: way for way in listing}
+    with (
+        demo_database(env, label="throttle") as database_url,
+        two_servers({**env, "DATABASE_URL": database_url}) as pair,
+    ):
+        yield pair
 
 
 @pytest.mark.ways(*ALL)
-def test_failures_on_two_servers_count_together(two_servers):
-    a, b, listing = two_servers
+def test_failures_on_two_servers_count_together(servers_sharing_a_database):
+    pair = servers_sharing_a_database
+    a, b, listing = pair.a, pair.b, pair.ways
     statuses = []
     for attempt in range(LIMIT):
         client = WayHttpClient(a if attempt % 2 else b, listing["jwt"])
