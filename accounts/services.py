@@ -3,9 +3,9 @@
 from django.contrib.auth import authenticate
 
 from accounts.models import User
-from accounts.refusals import CredentialRefused
-from accounts.serializers import LoginSerializer
 from accounts.throttling import login_throttled
+from ways.refusals import CredentialRefused
+from ways.serializers import LoginSerializer
 
 
 def credentials_check(*, request, data) -> User:

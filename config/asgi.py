@@ -4,7 +4,7 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from accounts.checks import refuse_weak_signing_keys
+from ways.checks import refuse_weak_signing_keys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 

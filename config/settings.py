@@ -44,16 +44,19 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "accounts",
+    "ways",
     "sessions_demo",
     "jwt_demo",
-    "comparison",
 ]
+if DEBUG:
+    # The benchmarks (compare, bench_scale, seed_sessions): development tools, never served.
+    INSTALLED_APPS.append("benchmarks")
 
 MIDDLEWARE = [
     # Outermost, so that every answer gets a policy, those made by the middleware below too.
-    "accounts.middleware.ContentSecurityPolicyMiddleware",
+    "ways.middleware.ContentSecurityPolicyMiddleware",
     # Whatever any middleware or Django answers under /api/ becomes JSON.
-    "accounts.middleware.JsonApiMiddleware",
+    "ways.middleware.JsonApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's, the landing page's) under any WSGI server, DEBUG off too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -164,7 +167,7 @@ else:
     }
 
 # Sessions. The four session ways each pick their own engine and cookie name (see
-# accounts/ways.py); SESSION_BACKEND chooses the engine Django itself uses, e.g. the admin.
+# ways/registry.py); SESSION_BACKEND chooses the engine Django itself uses, e.g. the admin.
 SESSION_ENGINES = {
     "cookie": "django.contrib.sessions.backends.signed_cookies",
     "db": "django.contrib.sessions.backends.db",
@@ -187,17 +190,17 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["accounts.parsers.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.negotiation.JSONOnlyNegotiation",
+    "DEFAULT_PARSER_CLASSES": ["ways.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "ways.negotiation.JSONOnlyNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     # An unreachable Redis or database answers 503 JSON instead of a 500 page.
-    "EXCEPTION_HANDLER": "accounts.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "ways.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
-# The OpenAPI description served at /api/schema/ (accounts/schema.py documents each way).
+# The OpenAPI description served at /api/schema/ (ways/schema.py documents each way).
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sessions, cookies or JWT? Six ways in",
     "DESCRIPTION": (
@@ -211,10 +214,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The way names appear as "way" and as "name": one enum, under one name.
     "ENUM_NAME_OVERRIDES": {
-        "WayNameEnum": "accounts.schema.WAY_NAMES",
-        "RefusalCodeEnum": "accounts.schema.REFUSAL_CODES",
-        "OutageCodeEnum": "accounts.schema.OUTAGE_CODES",
-        "BadRequestCodeEnum": "accounts.schema.BAD_REQUEST_CODES",
+        "WayNameEnum": "ways.schema.WAY_NAMES",
+        "RefusalCodeEnum": "ways.schema.REFUSAL_CODES",
+        "OutageCodeEnum": "ways.schema.OUTAGE_CODES",
+        "BadRequestCodeEnum": "ways.schema.BAD_REQUEST_CODES",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # every choice's label is its value
 }
@@ -256,7 +259,7 @@ WHITENOISE_USE_FINDERS = True
 
 # Content-Security-Policy (django-csp; ASVS 3.4.3, 3.4.6): pages load only what the project
 # serves itself, no inline script or style, and no page may frame them. JSON answers get a
-# stricter one still (accounts.middleware.ContentSecurityPolicyMiddleware).
+# stricter one still (ways.middleware.ContentSecurityPolicyMiddleware).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -5,8 +5,8 @@ from django.urls import include, path
 from django.utils.module_loading import import_string
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from accounts.views import HomeView, WayListView
-from accounts.ways import WAYS
+from ways.registry import WAYS
+from ways.views import HomeView, WayListView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),

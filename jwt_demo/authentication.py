@@ -4,9 +4,9 @@ from django.conf import settings
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
-from accounts.refusals import REASONS, CredentialRefused, cookie_challenge
-from accounts.ways import Way
 from jwt_demo.tokens import access_token_validated, token_user
+from ways.refusals import REASONS, CredentialRefused, cookie_challenge
+from ways.registry import Way
 
 
 class WayJWTAuthentication(JWTAuthentication):
@@ -34,7 +34,7 @@ class JWTCookieAuthentication(WayJWTAuthentication):
     """The access token read from an HttpOnly cookie instead of the Authorization header.
 
     The cookie is sent by the browser on its own, so every unsafe request also needs the CSRF
-    token: the views of cookie ways require it (accounts.permissions.CsrfTokenRequired).
+    token: the views of cookie ways require it (ways.permissions.CsrfTokenRequired).
     """
 
     def authenticate(self, request):

@@ -5,7 +5,7 @@ import posixpath
 from django.conf import settings
 from rest_framework_simplejwt.settings import api_settings
 
-from accounts.ways import Way
+from ways.registry import Way
 
 
 def refresh_cookie_path(way: Way) -> str:

@@ -11,11 +11,11 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
-from accounts.batches import batch_pause
 from accounts.models import User
-from accounts.refusals import CredentialRefused
-from accounts.ways import Way
 from jwt_demo.tokens import WayRefreshToken, refresh_token_validated, token_user
+from ways.batches import batch_pause
+from ways.refusals import CredentialRefused
+from ways.registry import Way
 
 
 @transaction.atomic

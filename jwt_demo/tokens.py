@@ -9,8 +9,8 @@ from rest_framework_simplejwt.tokens import AccessToken, BlacklistMixin, Refresh
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
-from accounts.refusals import REASONS, CredentialRefused
-from accounts.ways import Way
+from ways.refusals import REASONS, CredentialRefused
+from ways.registry import Way
 
 # The way that issued a token, copied from the refresh token into its access tokens: a token
 # of one way means nothing to another (session puzzling), as a session of one way does not.

@@ -7,14 +7,14 @@ from django.middleware.csrf import get_token
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.refusals import CredentialRefused
-from accounts.resource import protected_resource
-from accounts.serializers import RefreshTokenSerializer
 from accounts.services import credentials_check
-from accounts.views import WayView
 from jwt_demo.authentication import JWTCookieAuthentication, WayJWTAuthentication
 from jwt_demo.cookies import token_cookies_delete, token_cookies_set
 from jwt_demo.services import token_blacklist, token_pair_issue, token_pair_refresh
+from ways.refusals import CredentialRefused
+from ways.resource import protected_resource
+from ways.serializers import RefreshTokenSerializer
+from ways.views import WayView
 
 
 class TokenWayView(WayView):

@@ -26,8 +26,8 @@ from pathlib import Path
 # Run as a script, this file's directory is on the path, not the project it belongs to.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from comparison.load import Tally, run
-from comparison.servers import (
+from benchmarks.load import Tally, run
+from testing.servers import (
     LOOPBACK_NAMES,
     THREADS_PER_WORKER,
     demo_database,

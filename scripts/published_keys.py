@@ -1,6 +1,6 @@
-"""Write accounts/published_signing_keys.sha256 from badsecrets' published Django and JWT keys.
+"""Write ways/published_signing_keys.sha256 from badsecrets' published Django and JWT keys.
 
-The production profile refuses every key anyone can look up (accounts/checks.py). It reads a
+The production profile refuses every key anyone can look up (ways/checks.py). It reads a
 SHA-256 digest of each, from a file that ships with the project: the check then needs
 nothing but the project wherever it runs (manage.py check --deploy, runserver, gunicorn),
 and the project does not carry the keys themselves, which secret scanners would flag and
@@ -16,7 +16,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DIGESTS = BASE_DIR / "accounts" / "published_signing_keys.sha256"
+DIGESTS = BASE_DIR / "ways" / "published_signing_keys.sha256"
 # badsecrets' lists of keys that sign Django's signed values and JWTs.
 LISTS = ("django_secret_keys.txt", "jwt_secrets.txt")
 

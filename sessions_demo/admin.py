@@ -22,7 +22,6 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from accounts.models import User
-from accounts.ways import WAYS_BY_NAME, cache_description, database_description
 from sessions_demo.models import CacheSession, SignedCookieSession
 from sessions_demo.selectors import (
     KEY_HINT_LENGTH,
@@ -34,6 +33,7 @@ from sessions_demo.selectors import (
     users_by_id,
 )
 from sessions_demo.services import session_end_many
+from ways.registry import WAYS_BY_NAME, cache_description, database_description
 
 SESSION_REFERENCE_SALT = "sessions_demo.admin.session_reference"
 

@@ -3,9 +3,9 @@
 from django.contrib.auth import SESSION_KEY
 from rest_framework.authentication import SessionAuthentication
 
-from accounts.refusals import CredentialRefused, cookie_challenge
-from accounts.ways import Way
 from sessions_demo.selectors import session_refusal, session_user_refusal
+from ways.refusals import CredentialRefused, cookie_challenge
+from ways.registry import Way
 
 
 class WaySessionAuthentication(SessionAuthentication):

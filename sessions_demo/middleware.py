@@ -14,12 +14,12 @@ from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.http import http_date
 
-from accounts.exceptions import (
+from sessions_demo.selectors import is_session_key_shaped
+from ways.exceptions import (
     SERVICE_OUTAGES,
     outage_response,
 )
-from accounts.ways import SESSION_WAYS, way_for_path
-from sessions_demo.selectors import is_session_key_shaped
+from ways.registry import SESSION_WAYS, way_for_path
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.ways import Way
+from ways.registry import Way
 
 # Longest first: "...sessions.cache" is itself a prefix of "...sessions.cached_db".
 WAY_BY_CACHE_KEY_PREFIX = {CACHED_DB_KEY_PREFIX: "cached-db", CACHE_KEY_PREFIX: "cache"}

@@ -14,9 +14,9 @@ from django.db.models import Max, Min
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.batches import batch_pause
 from accounts.models import User
-from accounts.ways import Way
+from ways.batches import batch_pause
+from ways.registry import Way
 
 
 def session_login(*, request: HttpRequest, user: User, way: Way) -> None:

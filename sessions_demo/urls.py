@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from accounts.ways import Way
 from sessions_demo import views
+from ways.registry import Way
 
 
 def way_urlpatterns(way: Way) -> list:

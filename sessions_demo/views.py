@@ -4,11 +4,11 @@ from django.middleware.csrf import get_token
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.resource import protected_resource
 from accounts.services import credentials_check
-from accounts.views import WayView
 from sessions_demo.authentication import WaySessionAuthentication
 from sessions_demo.services import session_login, session_logout
+from ways.resource import protected_resource
+from ways.views import WayView
 
 
 class SessionWayView(WayView):

@@ -11,9 +11,9 @@ from django.core.cache import caches
 from django.test import override_settings
 
 from accounts.models import User
-from accounts.ways import WAYS, Way, cache_description, database_description
-from comparison.servers import is_postgresql, reachable
 from config.profiles import security_profile
+from testing.servers import is_postgresql, reachable
+from ways.registry import WAYS, Way, cache_description, database_description
 
 from helpers import PASSWORD, WayClient
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from accounts import clients
-from accounts.ways import WAYS, WAYS_BY_NAME, Way
+from testing import clients
+from ways.registry import WAYS, WAYS_BY_NAME, Way
 
 PASSWORD = "correct horse battery staple"
 

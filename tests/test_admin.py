@@ -21,9 +21,9 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import User
-from accounts.ways import WAYS_BY_NAME, cache_description
 from sessions_demo.admin import session_reference
 from sessions_demo.selectors import session_key_hint, sessions_cache_is_local_memory
+from ways.registry import WAYS_BY_NAME, cache_description
 
 from helpers import PASSWORD, WayClient
 

@@ -11,8 +11,8 @@ from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from accounts.refusals import REASONS
-from accounts.schema import responses
+from ways.refusals import REASONS
+from ways.schema import responses
 
 from helpers import WayClient, select_ways, ways
 
@@ -91,7 +91,7 @@ def assert_json_answer(response) -> dict:
 @BOUNDED
 @given(body=BODIES, content_type=CONTENT_TYPES, csrf=st.booleans(), signed_in=st.booleans())
 @example(body=b"", content_type="application/json", csrf=True, signed_in=False)
-# JSON nested this deep made json.load raise RecursionError: a 500 until accounts/parsers.py.
+# JSON nested this deep made json.load raise RecursionError: a 500 until ways/parsers.py.
 @example(body=b"[" * 100_000, content_type="application/json", csrf=True, signed_in=False)
 # Sent as a form, a body that is JSON but no object broke Django's CSRF check (a 500, ditto).
 @example(body=b"null", content_type="multipart/form-data; boundary=x", csrf=True, signed_in=True)

@@ -16,7 +16,7 @@ from http import HTTPStatus
 import pytest
 import requests
 
-from comparison.servers import (
+from testing.servers import (
     WayHttpClient,
     demo_database,
     gunicorn_serving,

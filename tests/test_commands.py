@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from django.core.management import call_command
 
-from accounts.clients import WayClient
 from accounts.models import User
-from accounts.ways import WAYS
-from comparison.servers import reachable
+from testing.clients import WayClient
+from testing.servers import reachable
+from ways.registry import WAYS
 
 from conftest import POSTGRESQL_URL, skip_or_fail_without
 from helpers import QUERIES_PER_RESOURCE_REQUEST

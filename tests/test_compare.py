@@ -11,10 +11,10 @@ from django.test import override_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
-from accounts.ways import SESSION_WAYS
-from comparison.harness import Configured, round_robin_microseconds
-from comparison.measure import floor_call, peer_settings
-from comparison.report import measured_on, one_transaction_lines
+from benchmarks.harness import Configured, round_robin_microseconds
+from benchmarks.measure import floor_call, peer_settings
+from benchmarks.report import measured_on, one_transaction_lines
+from ways.registry import SESSION_WAYS
 
 from helpers import QUERIES_PER_RESOURCE_REQUEST
 
@@ -215,6 +215,6 @@ def test_round_robin_times_operations_beside_requests_and_refuses_a_failed_reque
     assert costs["operation"] >= 1000  # µs: it sleeps a millisecond
     # Three rounds (one of them to warm up) of one untimed call and three timed ones.
     assert len(operations) == 3 * (1 + 3)
-    missing = Configured.request("/no-such-page/", ROOT_URLCONF="comparison.peers")
+    missing = Configured.request("/no-such-page/", ROOT_URLCONF="benchmarks.peers")
     with pytest.raises(RuntimeError, match="missing: the request answered 404"):
         round_robin_microseconds({"missing": missing}, rounds=1, per_batch=1)

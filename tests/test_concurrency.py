@@ -18,7 +18,7 @@ from http import HTTPStatus
 
 import pytest
 
-from comparison.servers import (
+from testing.servers import (
     Answer,
     WayHttpClient,
     demo_database,

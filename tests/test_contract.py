@@ -10,8 +10,8 @@ from django.test import Client, override_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
-from accounts.refusals import REASONS, cookie_challenge
-from accounts.ways import WAYS
+from ways.refusals import REASONS, cookie_challenge
+from ways.registry import WAYS
 
 from helpers import (
     PASSWORD,

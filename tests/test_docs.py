@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from accounts.middleware import CODES
-from accounts.refusals import REASONS
+from ways.middleware import CODES
+from ways.refusals import REASONS
 
 from helpers import ways
 

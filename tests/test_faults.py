@@ -22,12 +22,12 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.utils.crypto import get_random_string
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.exceptions import DATABASE_UNAVAILABLE, SESSION_STORE_UNAVAILABLE
 from accounts.models import User
-from accounts.ways import WAYS, Way
 from config.profiles import security_profile
 from jwt_demo.tokens import WAY_CLAIM
 from scripts.load_check import gunicorn_serving
+from ways.exceptions import DATABASE_UNAVAILABLE, SESSION_STORE_UNAVAILABLE
+from ways.registry import WAYS, Way
 
 from conftest import skip_or_fail_without
 from helpers import WayClient, way_named
@@ -199,7 +199,7 @@ def test_redis_outage_answers_503_json_on_every_verb_and_logs_it(
     cookie = client.credential
     caches_on_own_redis.kill()
 
-    with caplog.at_level(logging.ERROR, logger="accounts.exceptions"):
+    with caplog.at_level(logging.ERROR, logger="ways.exceptions"):
         responses = {
             "resource": client.resource(),
             "logout": client.logout(),
@@ -212,7 +212,7 @@ def test_redis_outage_answers_503_json_on_every_verb_and_logs_it(
     # Nothing lost: the browser was not told to drop its session, which Redis still holds.
     assert [r for r in responses.values() if way.session_cookie_name in r.cookies] == []
     assert client.credential == cookie
-    logged = [r.getMessage() for r in caplog.records if r.name == "accounts.exceptions"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "ways.exceptions"]
     assert [message.split(":")[0] for message in logged] == ["session_store_unavailable"] * 3
 
 

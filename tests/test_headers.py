@@ -5,7 +5,7 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from accounts.middleware import JSON_POLICY
+from ways.middleware import JSON_POLICY
 
 from helpers import WayClient
 

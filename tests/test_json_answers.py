@@ -8,7 +8,7 @@ from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from accounts.ways import VERBS, WAYS
+from ways.registry import VERBS, WAYS
 
 PROFILES = ["development", "production"]
 

@@ -17,7 +17,7 @@ from http import HTTPStatus
 
 import pytest
 
-from comparison.servers import (
+from testing.servers import (
     WayHttpClient,
     demo_database,
     gunicorn_serving,

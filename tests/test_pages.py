@@ -2,7 +2,7 @@
 
 from http import HTTPStatus
 
-from accounts.ways import WAYS
+from ways.registry import WAYS
 
 
 def test_landing_page_lists_every_way_with_its_urls(client, db):

@@ -151,7 +151,7 @@ def test_weak_signing_key_stops_the_production_profile(environment, message):
     result = check_output(environment)
 
     assert result.returncode != 0
-    assert f"(accounts.E001) {message}" in result.stderr
+    assert f"(ways.E001) {message}" in result.stderr
 
 
 def test_weak_signing_key_stops_a_wsgi_server_too():

@@ -20,16 +20,15 @@ from rest_framework_simplejwt.utils import aware_utcnow
 
 import jwt_demo.services
 import sessions_demo.services
-from accounts.batches import SQLITE_BATCH_PAUSE_SECONDS, BatchProgress, batch_pause
 from accounts.models import User
-from comparison.scale import (
+from benchmarks.scale import (
     CLEANUPS,
     LoginWrites,
     command_run,
     high_water_kib,
     one_transaction_delete,
 )
-from comparison.seeding import (
+from benchmarks.seeding import (
     SEED_SESSION_KEY_PREFIX,
     SEED_USERNAME,
     cache_session_seed,
@@ -39,6 +38,7 @@ from comparison.seeding import (
 )
 from jwt_demo.services import token_purge_expired
 from sessions_demo.services import session_purge_expired
+from ways.batches import SQLITE_BATCH_PAUSE_SECONDS, BatchProgress, batch_pause
 
 from helpers import WayClient, way_named
 
@@ -282,7 +282,7 @@ def test_purges_pause_as_long_as_they_are_told(db, monkeypatch):
 
 def test_batch_progress_leaves_the_pause_out_of_the_longest_batch(monkeypatch):
     clock = iter([0.0, 0.2, 0.2 + 1.0 + 0.3, 1.5 + 1.0 + 0.1, 3.0])
-    monkeypatch.setattr("accounts.batches.time.perf_counter", lambda: next(clock))
+    monkeypatch.setattr("ways.batches.time.perf_counter", lambda: next(clock))
 
     with BatchProgress(verbosity=0, pause=1.0) as progress:
         for rows in (10, 10, 10):
@@ -295,7 +295,7 @@ def test_batch_progress_leaves_the_pause_out_of_the_longest_batch(monkeypatch):
 def test_batch_progress_leaves_the_count_out_of_the_first_batch(monkeypatch):
     # Created at 0, counted until 2.0, first batch done at 2.25.
     clock = iter([0.0, 2.0, 2.25, 2.5])
-    monkeypatch.setattr("accounts.batches.time.perf_counter", lambda: next(clock))
+    monkeypatch.setattr("ways.batches.time.perf_counter", lambda: next(clock))
 
     with BatchProgress(verbosity=0) as progress:
         progress.start(10)

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from accounts.ways import VERBS, WAYS
+from ways.registry import VERBS, WAYS
 
 COOKIE_WAYS = [way for way in WAYS if way.transport == "cookie"]
 

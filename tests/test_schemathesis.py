@@ -10,10 +10,10 @@ from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 
-from accounts.clients import WayClient
 from accounts.services import demo_user_ensure
-from accounts.ways import WAYS, way_for_path
 from config.wsgi import application
+from testing.clients import WayClient
+from ways.registry import WAYS, way_for_path
 
 from helpers import ways
 

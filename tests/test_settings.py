@@ -207,3 +207,13 @@ def test_every_log_record_is_printed_once(debug):
 
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == ["one record", "another record"]
+
+
+def test_the_benchmarks_are_installed_in_the_development_profile_only():
+    development = loaded({}, "INSTALLED_APPS")["INSTALLED_APPS"]
+    production = loaded({"DEBUG": "false", "SECRET_KEY": STRONG_KEY}, "INSTALLED_APPS")
+
+    assert "benchmarks" in development
+    # Test support is a package the tests import, never an app.
+    assert "testing" not in development
+    assert {"benchmarks", "testing"}.isdisjoint(production["INSTALLED_APPS"])

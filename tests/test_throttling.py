@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from test_multi_instance import ServerPair, two_servers
 
-from comparison.servers import WayHttpClient, demo_database, server_environment
+from testing.servers import WayHttpClient, demo_database, server_environment
 
 from helpers import PASSWORD, WayClient, select_ways, ways
 from security_catalogue import ALL

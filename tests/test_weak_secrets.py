@@ -13,15 +13,15 @@ from django.conf import settings as django_settings
 from django.test import override_settings
 from test_production_profile import check_output
 
-from accounts.checks import (
+from config import settings as project_settings
+from scripts.published_keys import digests_text, published_keys
+from ways.checks import (
     MIN_LENGTH,
     MIN_UNIQUE_CHARACTERS,
     PUBLISHED_KEY_DIGESTS,
     check_signing_keys,
     weakness,
 )
-from config import settings as project_settings
-from scripts.published_keys import digests_text, published_keys
 
 from test_settings import STRONG_KEY, settings_under
 

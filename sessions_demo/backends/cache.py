@@ -2,7 +2,7 @@
 
 from django.contrib.sessions.backends import cache
 
-from accounts.exceptions import REDIS_OUTAGES
+from ways.exceptions import REDIS_OUTAGES
 
 
 class SessionStore(cache.SessionStore):

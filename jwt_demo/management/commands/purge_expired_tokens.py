@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand
 from rest_framework_simplejwt.utils import aware_utcnow
 
-from accounts.batches import BatchProgress, batch_pause
 from jwt_demo.services import token_purge_expired
+from ways.batches import BatchProgress, batch_pause
 
 
 class Command(BaseCommand):

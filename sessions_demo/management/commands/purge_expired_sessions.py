@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from accounts.batches import BatchProgress, batch_pause
 from sessions_demo.services import session_purge_expired
+from ways.batches import BatchProgress, batch_pause
 
 
 class Command(BaseCommand):

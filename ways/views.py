@@ -6,10 +6,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.negotiation import StrictJSONNegotiation
-from accounts.permissions import CsrfTokenRequired
-from accounts.schema import WayListSerializer, WaySchema
-from accounts.ways import WAYS, Way, cache_description
+from ways.negotiation import StrictJSONNegotiation
+from ways.permissions import CsrfTokenRequired
+from ways.registry import WAYS, Way, cache_description
+from ways.schema import WayListSerializer, WaySchema
 
 # What Django's add_never_cache_headers sends.
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"

@@ -15,10 +15,8 @@ from django.test import RequestFactory, override_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.clients import WayClient, request_host
 from accounts.models import User
-from accounts.ways import Way
-from comparison.harness import (
+from benchmarks.harness import (
     STOCK_MIDDLEWARE,
     Call,
     Configured,
@@ -29,10 +27,12 @@ from comparison.harness import (
     round_robin_microseconds,
     set_cookie_bytes,
 )
-from comparison.peers import USER_SNAPSHOT_KEY
+from benchmarks.peers import USER_SNAPSHOT_KEY
 from sessions_demo.middleware import WaySessionMiddleware
+from testing.clients import WayClient, request_host
+from ways.registry import Way
 
-STOCK = {"MIDDLEWARE": STOCK_MIDDLEWARE, "ROOT_URLCONF": "comparison.peers"}
+STOCK = {"MIDDLEWARE": STOCK_MIDDLEWARE, "ROOT_URLCONF": "benchmarks.peers"}
 # The db way's fast profile also reads through the cache: the cached_db engine.
 FAST_ENGINES = {"db": settings.SESSION_ENGINES["cached-db"]}
 SESSION_DATA_SIZES_KB = (0, 1, 3, 5)

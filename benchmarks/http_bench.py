@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from collections.abc import Callable
 
-from comparison.load import run
-from comparison.servers import (
+from benchmarks.load import run
+from testing.servers import (
     THREADS_PER_WORKER,
     WayHttpClient,
     demo_database,

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
-from comparison.servers import LoginFailed, WayHttpClient
+from testing.servers import LoginFailed, WayHttpClient
 
 
 @dataclass

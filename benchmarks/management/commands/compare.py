@@ -13,10 +13,9 @@ from django.core.management.base import BaseCommand
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
-from accounts.ways import SESSION_WAYS, WAYS, cache_description, database_description
-from comparison.host import processor_name
-from comparison.http_bench import measure_http
-from comparison.measure import (
+from benchmarks.host import processor_name
+from benchmarks.http_bench import measure_http
+from benchmarks.measure import (
     Timing,
     created_sessions_delete,
     measure_fast_tradeoff,
@@ -24,8 +23,9 @@ from comparison.measure import (
     measure_way,
     user_lookup_microseconds,
 )
-from comparison.report import write_chart, write_json, write_markdown, write_readme_table
-from comparison.survival import measure_survival
+from benchmarks.report import write_chart, write_json, write_markdown, write_readme_table
+from benchmarks.survival import measure_survival
+from ways.registry import SESSION_WAYS, WAYS, cache_description, database_description
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from accounts.clients import request_host
+from testing.clients import request_host
 
 # Django's startproject middleware: the stock configuration every peer is measured in.
 STOCK_MIDDLEWARE = [

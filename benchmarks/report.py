@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from accounts.batches import SQLITE_BATCH_PAUSE_SECONDS
-from accounts.ways import SESSION_WAYS
+from ways.batches import SQLITE_BATCH_PAUSE_SECONDS
+from ways.registry import SESSION_WAYS
 
 UNITS = {
     "_us": "µs",

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 
-from comparison.servers import (
+from testing.servers import (
     WayHttpClient,
     demo_database,
     gunicorn_serving,

@@ -7,9 +7,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from accounts.refusals import REASONS
-from accounts.serializers import LoginSerializer, RefreshTokenSerializer
-from accounts.ways import VERBS, WAYS, Way
+from ways.refusals import REASONS
+from ways.registry import VERBS, WAYS, Way
+from ways.serializers import LoginSerializer, RefreshTokenSerializer
 
 # The bodies below only describe what the views answer; the views build plain dicts.
 
@@ -79,7 +79,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class UnavailableSerializer(ErrorSerializer):
-    """Redis or the database is unreachable (503): see accounts/exceptions.py."""
+    """Redis or the database is unreachable (503): see ways/exceptions.py."""
 
     code = serializers.ChoiceField(choices=OUTAGE_CODES)
 
@@ -241,7 +241,7 @@ def responses(way: Way, verb: str, method: str) -> dict[int, OpenApiResponse]:
         )
     if method == "POST" and way.transport == "header":
         # No CSRF token guards the header way: a body another site could send unasked is
-        # not read (accounts.negotiation.StrictJSONNegotiation).
+        # not read (ways.negotiation.StrictJSONNegotiation).
         answers[415] = OpenApiResponse(
             ErrorSerializer, "The body is not labelled Content-Type: application/json."
         )

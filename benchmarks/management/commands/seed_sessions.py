@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from comparison.seeding import (
+from benchmarks.seeding import (
     BATCH_SIZE,
     SEED_USERNAME,
     SEED_WAYS,

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from comparison.scale import (
+from benchmarks.scale import (
     DEFAULT_COUNT,
     POSTGRES_URL,
     REDIS_URL,

@@ -29,7 +29,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Va
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from accounts.refusals import REASONS, CredentialRefused
+from ways.refusals import REASONS, CredentialRefused
 
 logger = logging.getLogger(__name__)
 

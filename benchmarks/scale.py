@@ -40,15 +40,15 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
-from accounts.clients import WayClient, request_host
 from accounts.models import User
-from accounts.ways import WAYS, cache_description, database_description
-from comparison.harness import Configured, round_robin_microseconds
-from comparison.host import processor_name
-from comparison.measure import floor_call
-from comparison.seeding import seed_clear, seed_user_ensure, seed_with_progress
-from comparison.servers import host_port, reachable
+from benchmarks.harness import Configured, round_robin_microseconds
+from benchmarks.host import processor_name
+from benchmarks.measure import floor_call
+from benchmarks.seeding import seed_clear, seed_user_ensure, seed_with_progress
 from jwt_demo.services import token_delete_many
+from testing.clients import WayClient, request_host
+from testing.servers import host_port, reachable
+from ways.registry import WAYS, cache_description, database_description
 
 DEFAULT_COUNT = 1_000_000
 SMALL_COUNT = 1_000
@@ -62,7 +62,7 @@ TARGET_COST_RATIO = 1.2
 # and a Redis database number of the bench's own.
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/14"
-# The bare JSON view every timing is quoted against (comparison.peers serves it).
+# The bare JSON view every timing is quoted against (benchmarks.peers serves it).
 FLOOR = "floor"
 # Round-robin batches of requests per way and phase: noise hits every way alike.
 ROUNDS = 15

@@ -74,7 +74,7 @@ def check_signing_keys(app_configs, **kwargs):
         Error(
             f"{name} {reason}: anyone who knows it can forge sessions and tokens.",
             hint='Generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))"',
-            id="accounts.E001",
+            id="ways.E001",
         )
         for name, key in signing_keys().items()
         if (reason := weakness(key))

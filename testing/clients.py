@@ -5,7 +5,7 @@ from http import HTTPStatus
 from django.conf import settings
 from django.test import Client
 
-from accounts.ways import Way
+from ways.registry import Way
 
 
 def request_host() -> str:

@@ -7,9 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from accounts.clients import WayClient, request_host
 from accounts.models import User
-from accounts.ways import WAYS, cache_description, database_description
+from testing.clients import WayClient, request_host
+from ways.registry import WAYS, cache_description, database_description
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """The one protected resource, built the same way for every way in."""
 
 from accounts.models import User
-from accounts.ways import Way
+from ways.registry import Way
 
 
 def protected_resource(*, user: User, way: Way) -> dict:

@@ -1,0 +1,1 @@
+"""Test support, imported by the tests, the scripts and the benchmarks; never installed."""

@@ -1,0 +1,1 @@
+"""The ways in: their registry, the views and the answers every one of them shares."""
