@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.sessions.backends.cache import KEY_PREFIX as CACHE_PREFIX
-from django.contrib.sessions.backends.cached_db import KEY_PREFIX as CACHED_DB_PREFIX
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
@@ -30,11 +28,9 @@ from benchmarks.harness import (
 from benchmarks.peers import USER_SNAPSHOT_KEY
 from sessions_demo.middleware import WaySessionMiddleware
 from testing.clients import WayClient, request_host
-from ways.registry import Way
+from ways.registry import SESSION_ROWS, SESSION_WAYS, SESSIONS_CACHE, TOKEN_ROWS, Way
 
 STOCK = {"MIDDLEWARE": STOCK_MIDDLEWARE, "ROOT_URLCONF": "benchmarks.peers"}
-# The db way's fast profile also reads through the cache: the cached_db engine.
-FAST_ENGINES = {"db": settings.SESSION_ENGINES["cached-db"]}
 SESSION_DATA_SIZES_KB = (0, 1, 3, 5)
 
 
@@ -70,34 +66,29 @@ def wire_bytes(cookies: dict, headers: dict) -> int:
 
 
 def primitive(way: Way, client: WayClient):
-    """The one operation the way cannot do without, as a callable."""
+    """The one operation the way cannot do without, as a callable: what its store reads first."""
     credential = client.credential
-    if way.name == "cookie":
-        store = import_module(way.session_engine).SessionStore
+    if way.kind == "token":
+        return "JWT decode and verify", lambda: AccessToken(credential)
+    if way.self_contained:
+        store = way.session_store
         return "signing.loads of the cookie", lambda: store(session_key=credential).load()
-    if way.name == "db":
-        return "session SELECT by primary key", lambda: Session.objects.filter(
-            pk=credential
-        ).first()
-    if way.kind == "session":
-        prefix = CACHE_PREFIX if way.name == "cache" else CACHED_DB_PREFIX
+    if way.cache_key_prefix:
         cache = caches[settings.SESSION_CACHE_ALIAS]
-        return "sessions-cache GET", lambda: cache.get(prefix + credential)
-    return "JWT decode and verify", lambda: AccessToken(credential)
+        key = way.cache_key_prefix + credential
+        return "sessions-cache GET", lambda: cache.get(key)
+    return "session SELECT by primary key", lambda: Session.objects.filter(pk=credential).first()
 
 
 def stored_bytes(way: Way, client: WayClient) -> int:
     """Bytes the server keeps for one login: session row, cache value, or refresh token."""
-    if way.name == "cookie":
-        return 0
-    if way.kind == "token":
-        return len(OutstandingToken.objects.order_by("-pk").values_list("token", flat=True)[0])
     total = 0
-    if way.name in {"db", "cached-db"}:
+    if TOKEN_ROWS in way.stores:
+        total += len(OutstandingToken.objects.order_by("-pk").values_list("token", flat=True)[0])
+    if SESSION_ROWS in way.stores:
         total += len(Session.objects.get(pk=client.credential).session_data)
-    if way.name in {"cache", "cached-db"}:
-        prefix = CACHE_PREFIX if way.name == "cache" else CACHED_DB_PREFIX
-        total += cache_value_bytes(prefix + client.credential)
+    if SESSIONS_CACHE in way.stores:
+        total += cache_value_bytes(way.cache_key_prefix + client.credential)
     return total
 
 
@@ -109,14 +100,29 @@ def cache_value_bytes(key: str) -> int:
     return len(cache._cache[made])  # local memory keeps the pickled value
 
 
-# Sessions the measurements created outside any login, to delete when done: (engine, key).
-created_sessions: list[tuple[str, str]] = []
+# Sessions the measurements created outside any login, to delete when done: (store, key).
+created_sessions: list[tuple[type, str]] = []
 
 
 def created_sessions_delete() -> None:
     while created_sessions:
-        engine, key = created_sessions.pop()
-        import_module(engine).SessionStore().delete(key)
+        store, key = created_sessions.pop()
+        store().delete(key)
+
+
+def fast_engine(way: Way) -> str:
+    """The engine of a session way's fast profile: a database way reads through the cache.
+
+    The fast engine of a way that keeps database rows alone is the registry's engine that
+    keeps the same rows with a copy in the cache (cached_db); any other way keeps its own.
+    """
+    if way.stores != (SESSION_ROWS,):
+        return way.session_engine
+    return next(
+        other.session_engine
+        for other in SESSION_WAYS
+        if other.stores == (SESSION_ROWS, SESSIONS_CACHE)
+    )
 
 
 def fast_credential(way: Way, user: User) -> tuple[dict, dict]:
@@ -128,19 +134,19 @@ def fast_credential(way: Way, user: User) -> tuple[dict, dict]:
         if way.transport == "header":
             return {}, {"Authorization": f"Bearer {token}"}
         return {settings.JWT_ACCESS_COOKIE_NAME: str(token)}, {}
-    engine = FAST_ENGINES.get(way.name, way.session_engine)
-    store = import_module(engine).SessionStore()
+    store_class = import_module(fast_engine(way)).SessionStore
+    store = store_class()
     store.update({USER_SNAPSHOT_KEY: snapshot, "way": way.name})
     store.save()
-    if engine != settings.SESSION_ENGINES["cookie"]:
-        created_sessions.append((engine, store.session_key))
+    if not way.self_contained:
+        created_sessions.append((store_class, store.session_key))
     return {"sessionid": store.session_key}, {}
 
 
 def peer_settings(way: Way, *, fast: bool = False) -> dict:
     if way.kind == "token":
         return STOCK
-    engine = FAST_ENGINES.get(way.name, way.session_engine) if fast else way.session_engine
+    engine = fast_engine(way) if fast else way.session_engine
     return {**STOCK, "SESSION_ENGINE": engine}
 
 
@@ -257,11 +263,11 @@ def measure_growth(way: Way) -> list[dict]:
             "status": response.status_code,
             "cookie_bytes": len(way.session_cookie_name) + len(morsel.value) if morsel else 0,
         }
-        if response.status_code == 200 and way.name != "cookie":
+        if response.status_code == 200 and way.stores:
             client = WayClient(way)
             client.credential = morsel.value
             row["stored_bytes"] = stored_bytes(way, client)
-            import_module(way.session_engine).SessionStore().delete(morsel.value)
+            way.session_store().delete(morsel.value)
         rows.append(row)
     return rows
 

@@ -30,6 +30,8 @@ from rest_framework_simplejwt.authentication import (
     JWTStatelessUserAuthentication,
 )
 
+from ways.registry import TOKEN_WAYS
+
 RESOURCE = "The same protected resource, reached through every way in."
 USER_SNAPSHOT_KEY = "user_snapshot"
 UNAUTHORIZED = {"detail": "Authentication credentials were not provided."}
@@ -121,32 +123,28 @@ class FastTokenResource(StockDrfResource):
         return Response(body(self.way, user))
 
 
+# SimpleJWT's readers of an access token, per transport: stock, and with the stateless user.
+TOKEN_READERS = {
+    "header": (JWTAuthentication, JWTStatelessUserAuthentication),
+    "cookie": (StockJWTCookieAuthentication, JWTCookieStatelessAuthentication),
+}
+
 urlpatterns = [
     path("floor/", bare_json),
     path("peer/<str:way>/session/", stock_session_resource),
     path("fast/<str:way>/session/", fast_session_resource),
     path("drf-peer/<str:way>/session/", StockDrfSessionResource.as_view()),
     path("drf-dispatch/<str:way>/session/", DrfDispatchOnly.as_view()),
-    path(
-        "peer/jwt/token/",
-        StockDrfResource.as_view(way="jwt", authentication_classes=[JWTAuthentication]),
-    ),
-    path(
-        "peer/jwt-cookie/token/",
-        StockDrfResource.as_view(
-            way="jwt-cookie", authentication_classes=[StockJWTCookieAuthentication]
-        ),
-    ),
-    path(
-        "fast/jwt/token/",
-        FastTokenResource.as_view(
-            way="jwt", authentication_classes=[JWTStatelessUserAuthentication]
-        ),
-    ),
-    path(
-        "fast/jwt-cookie/token/",
-        FastTokenResource.as_view(
-            way="jwt-cookie", authentication_classes=[JWTCookieStatelessAuthentication]
-        ),
-    ),
 ]
+for way in TOKEN_WAYS:
+    stock, stateless = TOKEN_READERS[way.transport]
+    urlpatterns += [
+        path(
+            f"peer/{way.name}/token/",
+            StockDrfResource.as_view(way=way.name, authentication_classes=[stock]),
+        ),
+        path(
+            f"fast/{way.name}/token/",
+            FastTokenResource.as_view(way=way.name, authentication_classes=[stateless]),
+        ),
+    ]

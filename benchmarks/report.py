@@ -154,10 +154,10 @@ def write_markdown(results: dict, path: Path) -> None:
         for row in growth["rows"]:
             if row["status"] != 200:
                 cells.append(f"**{row['status']}** (refused)")
-            elif growth["way"] == "cookie":
-                cells.append(f"cookie {row['cookie_bytes']} B")
-            else:
+            elif "stored_bytes" in row:
                 cells.append(f"cookie {row['cookie_bytes']} B, stored {row['stored_bytes']} B")
+            else:  # the signed cookie: nothing stored
+                cells.append(f"cookie {row['cookie_bytes']} B")
         lines.append(f"| `{growth['way']}` | " + " | ".join(cells) + " |")
     lines += http_lines(results["http"])
     lines += survival_lines(results["survival"])

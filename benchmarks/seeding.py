@@ -10,8 +10,6 @@ from itertools import islice
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.cache import KEY_PREFIX as CACHE_KEY_PREFIX
-from django.contrib.sessions.backends.cached_db import KEY_PREFIX as CACHED_DB_KEY_PREFIX
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
@@ -26,6 +24,13 @@ from tqdm import tqdm
 from accounts.models import User
 from jwt_demo.services import token_delete_many
 from jwt_demo.tokens import WAY_CLAIM
+from ways.registry import (
+    SESSION_ROWS,
+    SESSION_WAYS,
+    TOKEN_ROWS,
+    WAYS_BY_NAME,
+    seeding_ways,
+)
 
 SEED_USERNAME = "seed-user"
 # Seeded session keys start with these 8 of their 32 characters; Django's own keys are 32
@@ -33,7 +38,8 @@ SEED_USERNAME = "seed-user"
 SEED_SESSION_KEY_PREFIX = "seedseed"
 # Seeded tokens belong to the seed user; their jti says so too, for whoever reads the table.
 SEED_JTI_PREFIX = "seed"
-SEED_WAYS = ("db", "cached-db", "cache", "jwt")
+# One way per kind of stored state (the token ways share theirs): the ways seeding fills.
+SEED_WAYS = tuple(way.name for way in seeding_ways())
 BATCH_SIZE = 10_000
 # No seeded row or key expires within this margin of the seeding time, so a measurement that
 # starts a little later still finds exactly the expired rows that were seeded as expired.
@@ -47,9 +53,10 @@ class Seeded:
     """What one seeding wrote for one way."""
 
     way: str
-    written: int  # rows, or keys for the cache way
+    written: int
+    unit: str = "rows"  # or "keys", in the sessions cache
     expired: int = 0
-    blacklisted: int = 0
+    blacklisted: int | None = None  # for tokens
     skipped: str = ""  # why nothing was written, if nothing was
 
 
@@ -157,11 +164,13 @@ def session_seed(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
 ) -> Seeded:
-    """django_session rows for the db or cached-db way, `expired_fraction` of them expired.
+    """django_session rows of a way that keeps them, `expired_fraction` of them expired.
 
-    For cached-db the live ones also get their cache copy when the sessions cache is Redis.
+    For a way that also keeps a copy in the cache (cached-db), the live ones get their copy
+    when the sessions cache is Redis.
     """
-    if way not in ("db", "cached-db"):
+    registered = WAYS_BY_NAME[way]
+    if SESSION_ROWS not in registered.stores:
         raise ValueError(f"{way!r} keeps no django_session rows")
     user = seed_user_ensure()
     expired = expired_count(count=count, expired_fraction=expired_fraction)
@@ -171,7 +180,7 @@ def session_seed(
     # than writing them, and the row size is the same.
     encoded = DatabaseSessionStore().encode(data)
     lifetime = timedelta(seconds=settings.SESSION_COOKIE_AGE)
-    redis = sessions_cache_redis_client() if way == "cached-db" else None
+    redis = sessions_cache_redis_client() if registered.cache_key_prefix else None
     dates = expiry_dates(now=now, count=count, expired=expired, lifetime=lifetime)
     for batch in batched(dates, batch_size):
         rows = [(seeded_session_key(), encoded, expire_date) for expire_date in batch]
@@ -180,7 +189,9 @@ def session_seed(
                 model=Session, fields=("session_key", "session_data", "expire_date"), rows=rows
             )
         if redis is not None:
-            live = [(CACHED_DB_KEY_PREFIX + key, date) for key, _, date in rows if date > now]
+            live = [
+                (registered.cache_key_prefix + key, date) for key, _, date in rows if date > now
+            ]
             cache_entries_set(client=redis, entries=live, value=data, now=now)
         if progress:
             progress(len(batch))
@@ -188,27 +199,32 @@ def session_seed(
 
 
 def cache_session_seed(
-    *, count: int, batch_size: int = BATCH_SIZE, progress: Progress | None = None
+    *, way: str, count: int, batch_size: int = BATCH_SIZE, progress: Progress | None = None
 ) -> Seeded:
-    """Sessions of the cache way as Redis keys, all live: Redis drops expired keys itself."""
+    """Sessions of a way that keeps them in the cache only, as Redis keys, all live.
+
+    Redis drops expired keys itself.
+    """
     redis = sessions_cache_redis_client()
     if redis is None:
         return Seeded(
-            way="cache",
+            way=way,
             written=0,
+            unit="keys",
             skipped="the sessions cache is not Redis: local memory lives and dies with a process",
         )
+    prefix = WAYS_BY_NAME[way].cache_key_prefix
     user = seed_user_ensure()
     now = timezone.now()
-    data = seeded_session_data(user=user, way="cache")
+    data = seeded_session_data(user=user, way=way)
     lifetime = timedelta(seconds=settings.SESSION_COOKIE_AGE)
     dates = expiry_dates(now=now, count=count, expired=0, lifetime=lifetime)
     for batch in batched(dates, batch_size):
-        entries = [(CACHE_KEY_PREFIX + seeded_session_key(), date) for date in batch]
+        entries = [(prefix + seeded_session_key(), date) for date in batch]
         cache_entries_set(client=redis, entries=entries, value=data, now=now)
         if progress:
             progress(len(batch))
-    return Seeded(way="cache", written=count)
+    return Seeded(way=way, written=count, unit="keys")
 
 
 def cache_entries_set(*, client, entries: list[tuple[str, datetime]], value, now: datetime) -> None:
@@ -269,7 +285,7 @@ def token_seed(
         if progress:
             progress(len(batch))
     return Seeded(
-        way="jwt",
+        way=way,
         written=count,
         expired=expired,
         blacklisted=blacklisted_expired + blacklisted_live,
@@ -335,17 +351,10 @@ def seed(
     progress: Progress | None = None,
 ) -> Seeded:
     """Seed one way: the way's own kind of stored state."""
-    if way in ("db", "cached-db"):
-        return session_seed(
-            way=way,
-            count=count,
-            expired_fraction=expired_fraction,
-            batch_size=batch_size,
-            progress=progress,
-        )
-    if way == "cache":
-        return cache_session_seed(count=count, batch_size=batch_size, progress=progress)
-    if way == "jwt":
+    if way not in SEED_WAYS:
+        raise ValueError(f"cannot seed {way!r}: choose one of {', '.join(SEED_WAYS)}")
+    stores = WAYS_BY_NAME[way].stores
+    if TOKEN_ROWS in stores:
         return token_seed(
             way=way,
             count=count,
@@ -354,7 +363,15 @@ def seed(
             batch_size=batch_size,
             progress=progress,
         )
-    raise ValueError(f"cannot seed {way!r}: choose one of {', '.join(SEED_WAYS)}")
+    if SESSION_ROWS in stores:
+        return session_seed(
+            way=way,
+            count=count,
+            expired_fraction=expired_fraction,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    return cache_session_seed(way=way, count=count, batch_size=batch_size, progress=progress)
 
 
 def seed_clear(*, batch_size: int = BATCH_SIZE) -> dict[str, int]:
@@ -368,7 +385,7 @@ def seed_clear(*, batch_size: int = BATCH_SIZE) -> dict[str, int]:
     keys = 0
     redis = sessions_cache_redis_client()
     if redis is not None:
-        for prefix in (CACHE_KEY_PREFIX, CACHED_DB_KEY_PREFIX):
+        for prefix in {way.cache_key_prefix for way in SESSION_WAYS if way.cache_key_prefix}:
             keys += cache_keys_delete(
                 client=redis, pattern=prefix + SEED_SESSION_KEY_PREFIX + "*", batch_size=batch_size
             )

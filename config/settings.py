@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.databases import database_config
 from config.profiles import security_profile
+from ways.registry import WAYS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -168,13 +169,7 @@ else:
 
 # Sessions. The four session ways each pick their own engine and cookie name (see
 # ways/registry.py); SESSION_BACKEND chooses the engine Django itself uses, e.g. the admin.
-SESSION_ENGINES = {
-    "cookie": "django.contrib.sessions.backends.signed_cookies",
-    "db": "django.contrib.sessions.backends.db",
-    # Django's cache engine, but a Redis outage is a 503, not a silent logout.
-    "cache": "sessions_demo.backends.cache",
-    "cached-db": "django.contrib.sessions.backends.cached_db",
-}
+SESSION_ENGINES = {way.name: way.session_engine for way in WAYS if way.session_engine}
 SESSION_BACKEND = env.str("SESSION_BACKEND", default="db")
 if SESSION_BACKEND not in SESSION_ENGINES:
     raise ImproperlyConfigured(

@@ -14,7 +14,6 @@ import os
 import secrets
 import sys
 import tempfile
-from importlib import import_module
 from pathlib import Path
 
 import django
@@ -25,28 +24,31 @@ sys.path.insert(0, str(BASE_DIR))
 
 def minted_samples() -> dict[str, str]:
     """A cookie-way session value and a JWT access token, signed with the configured keys."""
-    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.models import User
+    from ways.registry import TOKEN_WAYS, signed_cookie_way
 
     user = User(pk=1, username="secret-check")  # never saved
     user.set_unusable_password()
-    session = import_module(settings.SESSION_ENGINES["cookie"]).SessionStore()
+    cookie_way = signed_cookie_way()
+    session = cookie_way.session_store()
     session.update(
         {
             SESSION_KEY: str(user.pk),
             BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
             HASH_SESSION_KEY: user.get_session_auth_hash(),
-            "way": "cookie",
+            "way": cookie_way.name,
             "login_id": secrets.token_hex(16),
         }
     )
     session.save()  # the signed-cookie store's key is the cookie's value
     return {
-        "signed-cookie session (cookie way)": session.session_key,
-        "JWT access token (jwt, jwt-cookie ways)": str(AccessToken.for_user(user)),
+        f"signed-cookie session ({cookie_way.name} way)": session.session_key,
+        f"JWT access token ({', '.join(way.name for way in TOKEN_WAYS)} ways)": str(
+            AccessToken.for_user(user)
+        ),
     }
 
 

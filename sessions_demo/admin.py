@@ -33,7 +33,7 @@ from sessions_demo.selectors import (
     users_by_id,
 )
 from sessions_demo.services import session_end_many
-from ways.registry import WAYS_BY_NAME, cache_description, database_description
+from ways.registry import cache_description, database_description, signed_cookie_way
 
 SESSION_REFERENCE_SALT = "sessions_demo.admin.session_reference"
 
@@ -237,7 +237,7 @@ class SignedCookieSessionAdmin(TablelessAdmin):
     change_list_template = "admin/sessions_demo/signedcookiesession/change_list.html"
 
     def page_context(self, request) -> dict:
-        way = WAYS_BY_NAME["cookie"]
+        way = signed_cookie_way()
         context = {
             "cookie_name": way.session_cookie_name,
             "cookie_age": settings.SESSION_COOKIE_AGE,

@@ -8,8 +8,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, SessionBase
-from django.contrib.sessions.backends.cache import KEY_PREFIX as CACHE_KEY_PREFIX
-from django.contrib.sessions.backends.cached_db import KEY_PREFIX as CACHED_DB_KEY_PREFIX
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.contrib.sessions.models import Session
@@ -20,10 +18,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
-from ways.registry import Way
+from ways.registry import SESSION_WAYS, Way
 
-# Longest first: "...sessions.cache" is itself a prefix of "...sessions.cached_db".
-WAY_BY_CACHE_KEY_PREFIX = {CACHED_DB_KEY_PREFIX: "cached-db", CACHE_KEY_PREFIX: "cache"}
+# The ways that keep sessions in the cache, by the prefix of their keys there. Longest first:
+# "...sessions.cache" is itself a prefix of "...sessions.cached_db".
+WAY_BY_CACHE_KEY_PREFIX = {
+    way.cache_key_prefix: way.name
+    for way in sorted(SESSION_WAYS, key=lambda way: -len(way.cache_key_prefix or ""))
+    if way.cache_key_prefix
+}
 
 KEY_HINT_LENGTH = 8
 

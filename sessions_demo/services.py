@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import login, logout
-from django.contrib.sessions.backends.cached_db import KEY_PREFIX as CACHED_DB_KEY_PREFIX
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.db.models import Max, Min
@@ -16,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from ways.batches import batch_pause
-from ways.registry import Way
+from ways.registry import SESSION_ROWS, SESSION_WAYS, Way
 
 
 def session_login(*, request: HttpRequest, user: User, way: Way) -> None:
@@ -39,12 +38,21 @@ def session_logout(*, request: HttpRequest) -> None:
     logout(request)
 
 
+# The cache prefixes of the ways whose database rows have a copy in the sessions cache.
+ROW_COPY_PREFIXES = tuple(
+    way.cache_key_prefix
+    for way in SESSION_WAYS
+    if SESSION_ROWS in way.stores and way.cache_key_prefix
+)
+
+
 def session_end_many(*, session_keys: list[str]) -> int:
     """End database sessions by key, with their cached-db copies; returns how many rows went."""
-    # A row may belong to the db way, the cached-db way or the admin; dropping a cache key
-    # that does not exist costs nothing, leaving one behind would keep the session alive.
+    # A row may be the copy of a way that reads it through the cache (cached-db), or of one
+    # that keeps the row alone, or the admin's: dropping a cache key that does not exist
+    # costs nothing, leaving one behind would keep the session alive.
     caches[settings.SESSION_CACHE_ALIAS].delete_many(
-        [CACHED_DB_KEY_PREFIX + key for key in session_keys]
+        [prefix + key for prefix in ROW_COPY_PREFIXES for key in session_keys]
     )
     deleted, _ = Session.objects.filter(session_key__in=session_keys).delete()
     return deleted

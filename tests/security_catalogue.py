@@ -5,15 +5,36 @@ unless the entry says otherwise: n/a (with why), by design (a weakness some test
 `by_design` demonstrates) or not yet (planned, with where).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-ALL = ("cookie", "db", "cache", "cached-db", "jwt", "jwt-cookie")
-SERVER_SIDE = ("db", "cache", "cached-db")
-SESSIONS = ("cookie", *SERVER_SIDE)
-TOKENS = ("jwt", "jwt-cookie")
-SELF_CONTAINED = ("cookie", *TOKENS)
+from ways.registry import (
+    SESSION_WAYS,
+    SESSIONS_CACHE,
+    TOKEN_WAYS,
+    WAYS,
+    Way,
+    ways_where,
+)
 
-NO_COOKIE = "the jwt way's credential travels in a header; no cookie carries it"
+
+def names(ways: Iterable[Way]) -> tuple[str, ...]:
+    return tuple(way.name for way in ways)
+
+
+# The classes of ways the requirements speak of, all from the registry.
+ALL = names(WAYS)
+SESSIONS = names(SESSION_WAYS)
+TOKENS = names(TOKEN_WAYS)
+SERVER_SIDE = names(ways_where(self_contained=False))
+SELF_CONTAINED = names(ways_where(self_contained=True))
+SIGNED_COOKIE = names(ways_where(kind="session", self_contained=True))
+IN_THE_CACHE = names(way for way in WAYS if SESSIONS_CACHE in way.stores)
+CACHE_ONLY = names(way for way in WAYS if way.stores == (SESSIONS_CACHE,))
+IN_A_HEADER = names(ways_where(transport="header"))
+TOKENS_IN_COOKIES = names(ways_where(kind="token", transport="cookie"))
+
+NO_COOKIE = "the credential travels in a header; no cookie carries it"
 NO_BROWSER_CSRF = "a browser never attaches an Authorization header on its own"
 REFERENCE_TOKEN = "a random id looked up on the server: nothing in it to sign or check"
 NO_FEDERATION = "no federated identity or single sign-on: the project is its own identity store"
@@ -136,14 +157,17 @@ CATALOGUE = (
         "7.4.5",
         "Administrators can terminate the sessions of one user or of all users",
         by_design={
-            "cookie": "nothing is stored on the server to end: only a new SECRET_KEY ends "
-            "signed-cookie sessions, and it ends all of them",
+            **each(
+                SIGNED_COOKIE,
+                "nothing is stored on the server to end: only a new SECRET_KEY ends "
+                "signed-cookie sessions, and it ends all of them",
+            ),
             **each(
                 TOKENS,
                 "the admin blacklists refresh tokens; an access token lives until it expires",
             ),
         },
-        not_yet={"cache": "the admin lists cache sessions but cannot end them yet"},
+        not_yet=each(CACHE_ONLY, "the admin lists cache sessions but cannot end them yet"),
     ),
     Requirement(
         "asvs",
@@ -206,7 +230,10 @@ CATALOGUE = (
         "Keys come from trusted, pre-configured sources; jku, x5u and jwk are not trusted",
         not_applicable={
             **each(SERVER_SIDE, REFERENCE_TOKEN),
-            "cookie": "Django's signed value names no key: the key is always from settings",
+            **each(
+                SIGNED_COOKIE,
+                "Django's signed value names no key: the key is always from settings",
+            ),
         },
     ),
     Requirement(
@@ -227,7 +254,9 @@ CATALOGUE = (
         "A token is accepted only by the audience it was issued for",
         not_applicable={
             **each(SERVER_SIDE, REFERENCE_TOKEN),
-            "cookie": "only this service reads it; its salt binds it to sessions (9.2.2)",
+            **each(
+                SIGNED_COOKIE, "only this service reads it; its salt binds it to sessions (9.2.2)"
+            ),
         },
     ),
     Requirement(
@@ -236,7 +265,7 @@ CATALOGUE = (
         "A key shared across audiences issues tokens restricted to one audience",
         not_applicable={
             **each(SERVER_SIDE, REFERENCE_TOKEN),
-            "cookie": "the signing key issues session cookies for this service only",
+            **each(SIGNED_COOKIE, "the signing key issues session cookies for this service only"),
         },
     ),
     # ASVS 5.0 V3.3 Cookie Setup
@@ -244,35 +273,36 @@ CATALOGUE = (
         "asvs",
         "3.3.1",
         "Cookies are Secure, with a __Host- or __Secure- prefix",
-        not_applicable={"jwt": NO_COOKIE},
+        not_applicable=each(IN_A_HEADER, NO_COOKIE),
     ),
     Requirement(
         "asvs",
         "3.3.2",
         "Each cookie's SameSite value suits its purpose",
-        not_applicable={"jwt": NO_COOKIE},
+        not_applicable=each(IN_A_HEADER, NO_COOKIE),
     ),
     Requirement(
         "asvs",
         "3.3.3",
         "Cookies carry the __Host- prefix unless shared with other hosts",
-        not_applicable={"jwt": NO_COOKIE},
-        by_design={
-            "jwt-cookie": "the refresh cookie keeps a narrow Path, which __Host- forbids: "
-            "it is __Secure- instead"
-        },
+        not_applicable=each(IN_A_HEADER, NO_COOKIE),
+        by_design=each(
+            TOKENS_IN_COOKIES,
+            "the refresh cookie keeps a narrow Path, which __Host- forbids: it is __Secure- "
+            "instead",
+        ),
     ),
     Requirement(
         "asvs",
         "3.3.4",
         "Credentials in cookies are HttpOnly and sent only in Set-Cookie",
-        not_applicable={"jwt": NO_COOKIE},
+        not_applicable=each(IN_A_HEADER, NO_COOKIE),
     ),
     Requirement(
         "asvs",
         "3.3.5",
         "A cookie's name and value together stay within 4096 bytes",
-        not_applicable={"jwt": NO_COOKIE},
+        not_applicable=each(IN_A_HEADER, NO_COOKIE),
     ),
     # ASVS 5.0 V3.4 and V3.5, where the ways in differ or a test proves it
     Requirement("asvs", "3.4.1", "Strict-Transport-Security for a year, subdomains included"),
@@ -291,23 +321,30 @@ CATALOGUE = (
         "asvs",
         "3.5.1",
         "Anti-forgery tokens on requests a browser sends with cookie credentials",
-        not_applicable={"jwt": NO_BROWSER_CSRF},
+        not_applicable=each(IN_A_HEADER, NO_BROWSER_CSRF),
     ),
     Requirement(
         "asvs", "3.5.3", "State changes only on unsafe methods, never on GET, HEAD or OPTIONS"
     ),
     # OWASP WSTG session management tests
     Requirement("wstg", "SESS-01", "Session management schema: tokens unguessable and checked"),
-    Requirement("wstg", "SESS-02", "Cookie attributes", not_applicable={"jwt": NO_COOKIE}),
+    Requirement(
+        "wstg", "SESS-02", "Cookie attributes", not_applicable=each(IN_A_HEADER, NO_COOKIE)
+    ),
     Requirement(
         "wstg",
         "SESS-03",
         "Session fixation",
-        not_applicable={"jwt": "the client sets its own header: no token exists before login"},
+        not_applicable=each(
+            IN_A_HEADER, "the client sets its own header: no token exists before login"
+        ),
     ),
     Requirement("wstg", "SESS-04", "Exposed session variables"),
     Requirement(
-        "wstg", "SESS-05", "Cross-site request forgery", not_applicable={"jwt": NO_BROWSER_CSRF}
+        "wstg",
+        "SESS-05",
+        "Cross-site request forgery",
+        not_applicable=each(IN_A_HEADER, NO_BROWSER_CSRF),
     ),
     Requirement(
         "wstg",
@@ -333,7 +370,7 @@ CATALOGUE = (
         "Redis",
         "Keeps working while Redis is unreachable (answers 503 JSON where it cannot)",
         by_design=each(
-            ("cache", "cached-db"),
+            IN_THE_CACHE,
             "its sessions live in Redis: 503 until Redis is back, the browser keeps its "
             "cookie and nothing is lost",
         ),

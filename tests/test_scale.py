@@ -132,7 +132,7 @@ def test_seeding_the_cache_way_needs_redis(db, settings):
         "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
 
-    outcome = cache_session_seed(count=10)
+    outcome = cache_session_seed(way="cache", count=10)
 
     assert outcome.written == 0
     assert "not Redis" in outcome.skipped

@@ -1,13 +1,27 @@
-"""The registry of ways in: the one source of truth for URLs, pages, the listing and tests."""
+"""The registry of ways in: the one source of truth for URLs, pages, the listing and tests.
+
+What differs between the ways is declared here, or derived from what is declared (a session
+way's store, from its engine), and nowhere else compared to a way's name: adding a way is one
+entry here plus the code that is really new. settings.py reads the engines from here too.
+"""
 
 from dataclasses import dataclass
+from functools import cached_property
+from importlib import import_module
 from typing import Literal
 
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
+from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.db import connection
 from django.urls import NoReverseMatch, reverse
 
 VERBS = ("login", "logout", "resource", "refresh")
+
+# Where a way keeps state on the server, as the benchmarks seed and measure it.
+SESSION_ROWS = "django_session rows"
+SESSIONS_CACHE = "the sessions cache"
+TOKEN_ROWS = "outstanding and blacklisted tokens"  # noqa: S105 - a description
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,14 +36,41 @@ class Way:
     state_template: str
     # Dotted path of the function that returns this way's URL patterns, given the way.
     urlpatterns: str
+    # The Django session engine a session way keeps its sessions with.
+    session_engine: str | None = None
 
     @property
     def prefix(self) -> str:
         return f"/api/{self.name}/"
 
-    @property
-    def session_engine(self) -> str | None:
-        return settings.SESSION_ENGINES[self.name] if self.kind == "session" else None
+    @cached_property
+    def session_store(self) -> type | None:
+        """The engine's SessionStore class, for a session way."""
+        if self.session_engine is None:
+            return None
+        return import_module(self.session_engine).SessionStore
+
+    @cached_property
+    def self_contained(self) -> bool:
+        """Whether the credential carries its own state (signed), or names state on the server.
+
+        A token's access token is self-contained whatever its refresh token is; a session is
+        self-contained when its engine signs the session into the cookie.
+        """
+        return self.kind == "token" or issubclass(self.session_store, SignedCookieStore)
+
+    @cached_property
+    def cache_key_prefix(self) -> str | None:
+        """The prefix of a session way's keys in the sessions cache, if it keeps them there."""
+        return getattr(self.session_store, "cache_key_prefix", None)
+
+    @cached_property
+    def stores(self) -> tuple[str, ...]:
+        """Where the server keeps this way's state: SESSION_ROWS, SESSIONS_CACHE, TOKEN_ROWS."""
+        if self.kind == "token":
+            return (TOKEN_ROWS,)
+        rows = (SESSION_ROWS,) if issubclass(self.session_store, DatabaseStore) else ()
+        return rows + ((SESSIONS_CACHE,) if self.cache_key_prefix else ())
 
     @property
     def session_cookie_name(self) -> str | None:
@@ -64,6 +105,7 @@ WAYS: tuple[Way, ...] = (
         name="cookie",
         kind="session",
         transport="cookie",
+        session_engine="django.contrib.sessions.backends.signed_cookies",
         summary="Django's signed-cookie session: the session data itself, signed, in the cookie.",
         state_template="Nowhere on the server: the signed session data is the cookie itself.",
         urlpatterns="sessions_demo.urls.way_urlpatterns",
@@ -72,6 +114,7 @@ WAYS: tuple[Way, ...] = (
         name="db",
         kind="session",
         transport="cookie",
+        session_engine="django.contrib.sessions.backends.db",
         summary="A random session id in a cookie; the session data in the database.",
         state_template="A row in the django_session table ({database}).",
         urlpatterns="sessions_demo.urls.way_urlpatterns",
@@ -80,6 +123,8 @@ WAYS: tuple[Way, ...] = (
         name="cache",
         kind="session",
         transport="cookie",
+        # Django's cache engine, but a Redis outage is a 503, not a silent logout.
+        session_engine="sessions_demo.backends.cache",
         summary="A random session id in a cookie; the session data in the cache only.",
         state_template="A key in the sessions cache ({cache}).",
         urlpatterns="sessions_demo.urls.way_urlpatterns",
@@ -88,6 +133,7 @@ WAYS: tuple[Way, ...] = (
         name="cached-db",
         kind="session",
         transport="cookie",
+        session_engine="django.contrib.sessions.backends.cached_db",
         summary="A random session id in a cookie; the data in the database, read via the cache.",
         state_template=(
             "A row in django_session ({database}) and a copy in the sessions cache ({cache})."
@@ -120,6 +166,33 @@ WAYS: tuple[Way, ...] = (
 
 WAYS_BY_NAME: dict[str, Way] = {way.name: way for way in WAYS}
 SESSION_WAYS: tuple[Way, ...] = tuple(way for way in WAYS if way.kind == "session")
+TOKEN_WAYS: tuple[Way, ...] = tuple(way for way in WAYS if way.kind == "token")
+
+
+def ways_where(**attributes) -> tuple[Way, ...]:
+    """The ways whose attributes have these values, in the registry's order."""
+    return tuple(
+        way
+        for way in WAYS
+        if all(getattr(way, name) == value for name, value in attributes.items())
+    )
+
+
+def signed_cookie_way() -> Way:
+    """The session way whose cookie holds the session itself, signed."""
+    return next(way for way in SESSION_WAYS if way.self_contained)
+
+
+def seeding_ways() -> tuple[Way, ...]:
+    """One way per distinct kind of stored state: what seeding and the benchmarks fill.
+
+    The token ways share their tables: the first of them stands for both.
+    """
+    chosen: dict[tuple[str, ...], Way] = {}
+    for way in WAYS:
+        if way.stores:
+            chosen.setdefault(way.stores, way)
+    return tuple(chosen.values())
 
 
 def way_for_path(path: str) -> Way | None:

@@ -61,9 +61,8 @@ class Command(BaseCommand):
             if seeded.skipped:
                 self.stdout.write(f"{name}: nothing seeded: {seeded.skipped}.")
                 continue
-            what = "keys" if name == "cache" else "rows"
-            extra = f", {seeded.blacklisted} blacklisted" if name == "jwt" else ""
+            extra = f", {seeded.blacklisted} blacklisted" if seeded.blacklisted is not None else ""
             self.stdout.write(
-                f"{name}: {seeded.written} {what} ({seeded.expired} expired{extra}) "
+                f"{name}: {seeded.written} {seeded.unit} ({seeded.expired} expired{extra}) "
                 f"in {elapsed:.1f} s."
             )
