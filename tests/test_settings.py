@@ -89,7 +89,7 @@ def test_production_profile_refuses_to_start_without_secret_key():
 @pytest.mark.parametrize(
     ("backend", "engine"),
     [
-        ("cookie", "django.contrib.sessions.backends.signed_cookies"),
+        ("cookie", "sessions_demo.backends.signed_cookies"),
         ("db", "django.contrib.sessions.backends.db"),
         ("cache", "sessions_demo.backends.cache"),
         ("cached-db", "django.contrib.sessions.backends.cached_db"),

@@ -54,6 +54,20 @@ DATABASE_OUTAGES = (OperationalError, InterfaceError)
 SERVICE_OUTAGES = REDIS_OUTAGES + DATABASE_OUTAGES
 
 
+class AnswerableError(Exception):
+    """An error that is the client's to hear of, with its own status, code and sentence."""
+
+    status: HTTPStatus
+    code: str
+
+    @property
+    def detail(self) -> str:
+        raise NotImplementedError("subclasses of AnswerableError must provide detail")
+
+    def body(self) -> dict[str, str]:
+        return {"detail": self.detail, "code": self.code}
+
+
 def outage_body(error: BaseException) -> dict | None:
     """The 503 body for an error that means a service is unreachable, or None."""
     if isinstance(error, REDIS_OUTAGES):
@@ -84,13 +98,12 @@ def api_exception_handler(exc, context):
             )
             response.data = {**errors, "code": "invalid"}
         return response
-    body = outage_body(exc)
-    if body is None:
+    answer = error_answer(exc)
+    if answer is None:
         return None
-    outage_log(exc, body)
     # As DRF does for the errors it handles: a request that failed commits nothing.
     set_rollback()
-    return Response(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+    return Response(*answer)
 
 
 def refusal_body(exc: NotAuthenticated | AuthenticationFailed) -> dict[str, str]:
@@ -106,16 +119,28 @@ def refusal_body(exc: NotAuthenticated | AuthenticationFailed) -> dict[str, str]
     return {"detail": REASONS[code], "code": code}
 
 
-def outage_response(error: BaseException) -> JsonResponse | None:
-    """The 503 JSON response for code outside DRF (middleware), or None if not an outage."""
-    body = outage_body(error)
-    if body is None:
+def error_answer(error: BaseException) -> tuple[dict, HTTPStatus] | None:
+    """The body and status for an error the client should hear of, or None for a bug.
+
+    An AnswerableError gives its own; an outage, wherever it happened, is a 503. Django wraps
+    some (a session's save that failed on the database is a SessionInterrupted): the chain of
+    causes is searched.
+    """
+    while error is not None:
+        if isinstance(error, AnswerableError):
+            return error.body(), error.status
+        if (body := outage_body(error)) is not None:
+            outage_log(error, body)
+            return body, HTTPStatus.SERVICE_UNAVAILABLE
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def error_response(error: BaseException) -> JsonResponse | None:
+    """error_answer() as a response, for code outside DRF's views (middleware)."""
+    answer = error_answer(error)
+    if answer is None:
         return None
-    outage_log(error, body)
-    return unavailable_response(body)
-
-
-def unavailable_response(body: dict) -> JsonResponse:
-    response = JsonResponse(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+    response = JsonResponse(answer[0], status=answer[1])
     add_never_cache_headers(response)
     return response

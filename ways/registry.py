@@ -105,7 +105,8 @@ WAYS: tuple[Way, ...] = (
         name="cookie",
         kind="session",
         transport="cookie",
-        session_engine="django.contrib.sessions.backends.signed_cookies",
+        # Django's signed-cookie engine, refusing what no longer fits in the cookie (507).
+        session_engine="sessions_demo.backends.signed_cookies",
         summary="Django's signed-cookie session: the session data itself, signed, in the cookie.",
         state_template="Nowhere on the server: the signed session data is the cookie itself.",
         urlpatterns="sessions_demo.urls.way_urlpatterns",
