@@ -19,7 +19,7 @@ from ways.registry import Way
 
 
 @transaction.atomic
-def token_pair_issue(*, user: User, way: Way) -> dict[str, str]:
+def token_login(*, user: User, way: Way) -> dict[str, str]:
     """A new refresh token of the way (recorded as outstanding) and its access token."""
     refresh = WayRefreshToken.for_user(user, way=way)
     if api_settings.UPDATE_LAST_LOGIN:
@@ -32,7 +32,7 @@ def token_pair(refresh: WayRefreshToken) -> dict[str, str]:
 
 
 @transaction.atomic
-def token_pair_refresh(*, refresh: str, way: Way) -> dict[str, str]:
+def token_refresh(*, refresh: str | None, way: Way) -> dict[str, str]:
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted.
 
     Checking the blacklist and adding the token to it are one step: the token's outstanding
@@ -44,6 +44,8 @@ def token_pair_refresh(*, refresh: str, way: Way) -> dict[str, str]:
     which serialises them too. One transaction also means that if recording the new token
     fails, the old one is not blacklisted either and the client can retry.
     """
+    if not refresh:  # absent, or emptied by a logout the client did not apply
+        raise CredentialRefused("not_authenticated", "No refresh token was sent: log in again.")
     token = refresh_token_validated(refresh, way=way)
     outstanding = (
         OutstandingToken.objects.select_for_update()
@@ -70,8 +72,14 @@ def token_pair_refresh(*, refresh: str, way: Way) -> dict[str, str]:
     return token_pair(token)
 
 
-def token_blacklist(*, refresh: str, way: Way) -> None:
-    """Blacklist a refresh token of the way, so that it can no longer be refreshed."""
+def token_logout(*, refresh: str | None, way: Way) -> None:
+    """Blacklist a refresh token of the way, so that it can no longer be refreshed.
+
+    The access token cannot be taken back: the client drops it, and a copy lives until it
+    expires (a password change ends it at once).
+    """
+    if not refresh:
+        raise CredentialRefused("not_authenticated", "No refresh token was sent.")
     refresh_token_validated(refresh, way=way).blacklist()
 
 

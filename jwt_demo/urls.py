@@ -4,6 +4,7 @@ from django.urls import path
 
 from jwt_demo import views
 from ways.registry import Way
+from ways.views import ResourceView
 
 
 def way_urlpatterns(way: Way) -> list:
@@ -11,5 +12,5 @@ def way_urlpatterns(way: Way) -> list:
         path("auth/login/", views.LoginView.as_view(way=way), name="login"),
         path("auth/logout/", views.LogoutView.as_view(way=way), name="logout"),
         path("auth/refresh/", views.RefreshView.as_view(way=way), name="refresh"),
-        path("resource/", views.ResourceView.as_view(way=way), name="resource"),
+        path("resource/", ResourceView.as_view(way=way), name="resource"),
     ]

@@ -4,11 +4,12 @@ from django.urls import path
 
 from sessions_demo import views
 from ways.registry import Way
+from ways.views import ResourceView
 
 
 def way_urlpatterns(way: Way) -> list:
     return [
         path("auth/login/", views.LoginView.as_view(way=way), name="login"),
         path("auth/logout/", views.LogoutView.as_view(way=way), name="logout"),
-        path("resource/", views.ResourceView.as_view(way=way), name="resource"),
+        path("resource/", ResourceView.as_view(way=way), name="resource"),
     ]

@@ -238,6 +238,6 @@ def test_an_emptied_refresh_cookie_is_refused_like_a_missing_one(db, way):
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert assert_json_answer(response) == {
-        "detail": "No refresh token cookie: log in again.",
+        "detail": "No refresh token was sent: log in again.",
         "code": "not_authenticated",
     }

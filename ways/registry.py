@@ -15,6 +15,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.db import connection
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
 VERBS = ("login", "logout", "resource", "refresh")
 
@@ -36,12 +37,19 @@ class Way:
     state_template: str
     # Dotted path of the function that returns this way's URL patterns, given the way.
     urlpatterns: str
+    # Dotted path of the DRF authentication class that reads the way's credential, given
+    # the way.
+    authentication: str
     # The Django session engine a session way keeps its sessions with.
     session_engine: str | None = None
 
     @property
     def prefix(self) -> str:
         return f"/api/{self.name}/"
+
+    @cached_property
+    def authentication_class(self) -> type:
+        return import_string(self.authentication)
 
     @cached_property
     def session_store(self) -> type | None:
@@ -110,6 +118,7 @@ WAYS: tuple[Way, ...] = (
         summary="Django's signed-cookie session: the session data itself, signed, in the cookie.",
         state_template="Nowhere on the server: the signed session data is the cookie itself.",
         urlpatterns="sessions_demo.urls.way_urlpatterns",
+        authentication="sessions_demo.authentication.WaySessionAuthentication",
     ),
     Way(
         name="db",
@@ -119,6 +128,7 @@ WAYS: tuple[Way, ...] = (
         summary="A random session id in a cookie; the session data in the database.",
         state_template="A row in the django_session table ({database}).",
         urlpatterns="sessions_demo.urls.way_urlpatterns",
+        authentication="sessions_demo.authentication.WaySessionAuthentication",
     ),
     Way(
         name="cache",
@@ -129,6 +139,7 @@ WAYS: tuple[Way, ...] = (
         summary="A random session id in a cookie; the session data in the cache only.",
         state_template="A key in the sessions cache ({cache}).",
         urlpatterns="sessions_demo.urls.way_urlpatterns",
+        authentication="sessions_demo.authentication.WaySessionAuthentication",
     ),
     Way(
         name="cached-db",
@@ -140,6 +151,7 @@ WAYS: tuple[Way, ...] = (
             "A row in django_session ({database}) and a copy in the sessions cache ({cache})."
         ),
         urlpatterns="sessions_demo.urls.way_urlpatterns",
+        authentication="sessions_demo.authentication.WaySessionAuthentication",
     ),
     Way(
         name="jwt",
@@ -151,6 +163,7 @@ WAYS: tuple[Way, ...] = (
             "({database})."
         ),
         urlpatterns="jwt_demo.urls.way_urlpatterns",
+        authentication="jwt_demo.authentication.WayJWTAuthentication",
     ),
     Way(
         name="jwt-cookie",
@@ -162,6 +175,7 @@ WAYS: tuple[Way, ...] = (
             "({database}); the browser holds both tokens in HttpOnly cookies."
         ),
         urlpatterns="jwt_demo.urls.way_urlpatterns",
+        authentication="jwt_demo.authentication.JWTCookieAuthentication",
     ),
 )
 

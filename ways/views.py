@@ -1,14 +1,17 @@
 """The landing page, the listing of ways in, and the base view every way's endpoints share."""
 
 from django.conf import settings
+from django.middleware.csrf import get_token
 from django.views.generic import TemplateView
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ways.negotiation import StrictJSONNegotiation
 from ways.permissions import CsrfTokenRequired
 from ways.registry import WAYS, Way, cache_description
+from ways.resource import protected_resource
 from ways.schema import WayListSerializer, WaySchema
 
 # What Django's add_never_cache_headers sends.
@@ -20,6 +23,9 @@ class WayView(APIView):
 
     way: Way = None
     schema = WaySchema()
+
+    def get_authenticators(self):
+        return [self.way.authentication_class(way=self.way)]
 
     def get_content_negotiator(self):
         if self.way.transport == "header":
@@ -41,6 +47,20 @@ class WayView(APIView):
         response.headers["Vary"] = "Cookie" if self.way.transport == "cookie" else "Authorization"
         return response
 
+    def login_hint(self) -> Response:
+        """The answer to GET on a login URL: how to log in, and for cookie ways the CSRF cookie."""
+        detail = "POST {username, password} as JSON."
+        if self.way.transport == "cookie":
+            get_token(self.request)  # sets the csrftoken cookie the POST must echo
+            detail = (
+                "POST {username, password} as JSON, with the csrftoken cookie's value in the "
+                "X-CSRFToken header."
+            )
+        return Response({"way": self.way.name, "detail": detail})
+
+    def logged_in_body(self, user) -> dict:
+        return {"way": self.way.name, "username": user.username, "detail": "Logged in."}
+
     def logged_out_response(self) -> Response:
         response = Response({"way": self.way.name, "detail": "Logged out."})
         # Only the logout of a way whose credential the browser keeps as a cookie tells it to
@@ -50,6 +70,15 @@ class WayView(APIView):
         if settings.LOGOUT_CLEAR_SITE_DATA and self.way.transport == "cookie":
             response["Clear-Site-Data"] = '"cache", "cookies"'
         return response
+
+
+class ResourceView(WayView):
+    """GET the protected resource: the same view, and the same body, for every way in."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        return Response(protected_resource(user=request.user, way=self.way))
 
 
 class WayListView(APIView):

@@ -1,0 +1,92 @@
+"""How a token way carries its tokens: in the JSON body and a header, or in HttpOnly cookies.
+
+The one difference between the two token ways, in one place: the views ask the way's
+transport where the refresh token comes from and how the tokens go back.
+"""
+
+import posixpath
+
+from django.conf import settings
+from rest_framework.response import Response
+from rest_framework_simplejwt.settings import api_settings
+
+from ways.registry import Way
+from ways.serializers import RefreshTokenSerializer
+
+
+class HeaderTransport:
+    """The jwt way: tokens in the answer's body; the refresh token in the request's body.
+
+    The client keeps both and sends the access token as `Authorization: Bearer`.
+    """
+
+    # A bad refresh token at logout is the client's to hear of: nothing else is at stake.
+    forgives_a_bad_logout = False
+
+    def refresh_token(self, request, *, way: Way) -> str:
+        serializer = RefreshTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data["refresh"]
+
+    def tokens_response(self, body: dict, *, way: Way, tokens: dict[str, str]) -> Response:
+        return Response({**body, **tokens})
+
+    def logged_out(self, response: Response, *, way: Way) -> Response:
+        return response
+
+
+class CookieTransport:
+    """The jwt-cookie way: the tokens in HttpOnly cookies, out of scripts' reach.
+
+    The refresh token's cookie reaches the refresh and logout endpoints only; every unsafe
+    request needs the CSRF token, as every cookie way's does.
+    """
+
+    # The server can always make the browser forget its cookies, even when the refresh token
+    # in them is missing, expired or already blacklisted.
+    forgives_a_bad_logout = True
+
+    def refresh_token(self, request, *, way: Way) -> str | None:
+        return request.COOKIES.get(settings.JWT_REFRESH_COOKIE_NAME) or None
+
+    def tokens_response(self, body: dict, *, way: Way, tokens: dict[str, str]) -> Response:
+        response = Response(body)
+        common = {
+            "secure": settings.SESSION_COOKIE_SECURE,
+            "httponly": True,
+            "samesite": settings.SESSION_COOKIE_SAMESITE,
+        }
+        response.set_cookie(
+            settings.JWT_ACCESS_COOKIE_NAME,
+            tokens["access"],
+            max_age=api_settings.ACCESS_TOKEN_LIFETIME,
+            path="/",
+            **common,
+        )
+        response.set_cookie(
+            settings.JWT_REFRESH_COOKIE_NAME,
+            tokens["refresh"],
+            max_age=api_settings.REFRESH_TOKEN_LIFETIME,
+            path=refresh_cookie_path(way),
+            **common,
+        )
+        return response
+
+    def logged_out(self, response: Response, *, way: Way) -> Response:
+        samesite = settings.SESSION_COOKIE_SAMESITE
+        response.delete_cookie(settings.JWT_ACCESS_COOKIE_NAME, path="/", samesite=samesite)
+        response.delete_cookie(
+            settings.JWT_REFRESH_COOKIE_NAME, path=refresh_cookie_path(way), samesite=samesite
+        )
+        return response
+
+
+def refresh_cookie_path(way: Way) -> str:
+    """The narrowest path that still reaches the refresh and logout endpoints.
+
+    The refresh token is then never sent with calls to the resource or anywhere else.
+    """
+    return posixpath.commonpath([way.path("refresh"), way.path("logout")]) + "/"
+
+
+TRANSPORTS = {"header": HeaderTransport(), "cookie": CookieTransport()}
