@@ -23,17 +23,15 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 
+from testing.clients import WayHttpClient, jwt_claims, ways_served
 from testing.servers import (
-    WayHttpClient,
     demo_database,
     gunicorn_serving,
     is_postgresql,
-    jwt_claims,
     manage,
     own_redis_keys,
     server_environment,
     services_problem,
-    ways_served,
 )
 
 SURVIVALS = ("restart", "key_rotation", "second_server")
@@ -193,10 +191,12 @@ class SurvivalRun:
     @staticmethod
     def is_accepted(name: str, client: WayHttpClient) -> bool:
         answer = client.resource()
-        if answer.status not in {HTTPStatus.OK, HTTPStatus.UNAUTHORIZED}:
+        if answer.status_code not in {HTTPStatus.OK, HTTPStatus.UNAUTHORIZED}:
             # Anything else is the measurement failing, not the credential.
-            raise RuntimeError(f"{name}: the resource answered {answer.status}: {answer.content!r}")
-        return answer.status == HTTPStatus.OK
+            raise RuntimeError(
+                f"{name}: the resource answered {answer.status_code}: {answer.content!r}"
+            )
+        return answer.status_code == HTTPStatus.OK
 
     # Revocation.
 
@@ -212,8 +212,10 @@ class SurvivalRun:
         for name, client in for_logout.items():
             answer = client.logout()
             logged_out_at[name] = time.monotonic()
-            if answer.status != HTTPStatus.OK:
-                raise RuntimeError(f"{name}: logout answered {answer.status}: {answer.content!r}")
+            if answer.status_code != HTTPStatus.OK:
+                raise RuntimeError(
+                    f"{name}: logout answered {answer.status_code}: {answer.content!r}"
+                )
         after_logout = self.refused_after(copies, since=logged_out_at)
 
         self.say("survival: revocation after a password change")
@@ -276,7 +278,5 @@ def credential_lifetime_s(client: WayHttpClient) -> int:
         return access["exp"] - refresh["iat"]
     # The credential cookie's Max-Age; the CSRF cookie's, longer, is not a credential.
     return min(
-        cookie.max_age
-        for name, cookie in client.jar.items()
-        if name != client.csrf_cookie_name and cookie.max_age is not None
+        max_age for name, max_age in client.max_ages.items() if name != client.csrf_cookie_name
     )

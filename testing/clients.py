@@ -1,10 +1,23 @@
-"""A client that drives one way in through its real endpoints, for tests and measurements."""
+"""Clients that drive one way in through its real endpoints, in-process and over HTTP.
 
+WayClient calls the project in-process, through Django's test client; WayHttpClient calls a
+server over HTTP. Tests, scripts and benchmarks alike use them.
+"""
+
+import base64
+import contextlib
+import json
+import warnings
+from collections.abc import Mapping
 from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
 
+import requests
+import urllib3
 from django.conf import settings
 from django.test import Client
 
+from testing.servers import DEMO_PASSWORD, DEMO_USERNAME
 from ways.registry import Way
 
 
@@ -102,3 +115,158 @@ class WayClient:
         thief.tokens = dict(self.tokens)
         thief.credential = credential
         return thief
+
+
+class WayHttpClient:
+    """One browser or API client of one way in, over HTTP, with a requests.Session of its own.
+
+    `way` is the way's entry in `GET /api/ways/`: the client knows nothing but the contract.
+    Like a browser it keeps the cookies it is given (requests keeps their paths and
+    deletions) and echoes the CSRF cookie in X-CSRFToken on the POSTs of cookie ways; like an
+    API client it keeps the tokens a header way's login and refresh return and sends the
+    access token as `Authorization: Bearer`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        way: Mapping | None = None,
+        *,
+        csrf_cookie_name: str = "csrftoken",
+        timeout: float = 30,
+    ):
+        self.base_url = base_url
+        self.way = way
+        self.csrf_cookie_name = csrf_cookie_name
+        self.timeout = timeout
+        self.session = requests.Session()
+        # The servers are ours, on loopback, with certificates made for the test run; no
+        # proxy or CA bundle of the environment applies (it would override verify).
+        self.session.trust_env = False
+        self.session.verify = False
+        self.tokens: dict[str, str] = {}
+        # Max-Age of each cookie as the server set it; the jar keeps an absolute expiry only.
+        self.max_ages: dict[str, int] = {}
+        self.session.hooks["response"].append(self._remember_max_ages)
+
+    def request(
+        self, method: str, path: str, body: Mapping | None = None, headers=None
+    ) -> requests.Response:
+        headers = {**self.authorization(), **(headers or {})}
+        if self.base_url.startswith("https://"):
+            # As a browser on this site would: Django's CSRF check demands a Referer on HTTPS.
+            headers.setdefault("Referer", self.base_url + "/")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+            return self.session.request(
+                method,
+                self.base_url + path,
+                json=body,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _remember_max_ages(self, response, *args, **kwargs) -> None:
+        for header in response.raw.headers.getlist("Set-Cookie"):
+            with contextlib.suppress(CookieError):
+                for name, morsel in SimpleCookie(header).items():
+                    if morsel["max-age"]:
+                        self.max_ages[name] = int(morsel["max-age"])
+
+    def authorization(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens['access']}"} if self.tokens else {}
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        return self.session.cookies.get_dict()
+
+    def cookie_header(self, path: str) -> str:
+        """The Cookie header the client would send with a GET of path."""
+        prepared = self.session.prepare_request(requests.Request("GET", self.base_url + path))
+        return prepared.headers.get("Cookie", "")
+
+    # The verbs of the way in.
+
+    @property
+    def uses_cookies(self) -> bool:
+        return self.way["transport"] == "cookie"
+
+    def csrf_headers(self) -> dict[str, str]:
+        if not self.uses_cookies:
+            return {}
+        if self.csrf_cookie_name not in self.cookies:
+            self.request("GET", self.way["login"])  # sets the CSRF cookie
+        return {"X-CSRFToken": self.cookies.get(self.csrf_cookie_name, "")}
+
+    def login(self, *, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD):
+        # A stale access token must not travel with a new login.
+        self.tokens = {}
+        credentials = {"username": username, "password": password}
+        answer = self.request("POST", self.way["login"], credentials, self.csrf_headers())
+        if answer.status_code == HTTPStatus.OK and not self.uses_cookies:
+            self.tokens = {key: answer.json()[key] for key in ("access", "refresh")}
+        return answer
+
+    def log_in(self, **credentials) -> None:
+        """Log in, as the README's curl examples do, or raise LoginFailed."""
+        answer = self.login(**credentials)
+        if answer.status_code != HTTPStatus.OK:
+            raise LoginFailed(
+                f"{self.way['name']}: login answered {answer.status_code}: {answer.text[:200]}"
+            )
+
+    def resource(self):
+        return self.request("GET", self.way["resource"])
+
+    def refresh(self):
+        body = None if self.uses_cookies else {"refresh": self.tokens.get("refresh", "")}
+        answer = self.request("POST", self.way["refresh"], body, self.csrf_headers())
+        if answer.status_code == HTTPStatus.OK and not self.uses_cookies:
+            self.tokens = {key: answer.json()[key] for key in ("access", "refresh")}
+        return answer
+
+    def logout(self):
+        body = None if self.uses_cookies else {"refresh": self.tokens.get("refresh", "")}
+        answer = self.request("POST", self.way["logout"], body, self.csrf_headers())
+        if answer.status_code == HTTPStatus.OK and not self.uses_cookies:
+            self.tokens = {}  # what a client does: the server cannot take them back
+        return answer
+
+    def copy(self, *, base_url: str | None = None) -> "WayHttpClient":
+        """A new client holding a copy of these cookies and tokens, on this or another server.
+
+        What a thief replays, or what a load balancer sends to another server.
+        """
+        other = type(self)(
+            base_url or self.base_url,
+            self.way,
+            csrf_cookie_name=self.csrf_cookie_name,
+            timeout=self.timeout,
+        )
+        other.session.cookies.update(self.session.cookies)
+        other.tokens = dict(self.tokens)
+        other.max_ages = dict(self.max_ages)
+        return other
+
+
+class LoginFailed(Exception):
+    pass
+
+
+def ways_served(base_url: str) -> dict[str, dict]:
+    """The server's listing of its ways (GET /api/ways/), by name."""
+    client = WayHttpClient(base_url)
+    try:
+        return {way["name"]: way for way in client.request("GET", "/api/ways/").json()["ways"]}
+    finally:
+        client.close()
+
+
+def jwt_claims(token: str) -> dict:
+    """The payload of a JWT, decoded without checking anything: anyone can read it."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -16,15 +16,14 @@ from http import HTTPStatus
 import pytest
 import requests
 
+from testing.clients import WayHttpClient, ways_served
 from testing.servers import (
-    WayHttpClient,
     demo_database,
     gunicorn_serving,
     manage,
     own_redis_keys,
     server_environment,
     serving_workers,
-    ways_served,
 )
 
 from browsers import another_site, chromium, self_signed_certificate
@@ -216,7 +215,7 @@ def state_in_every_store(site: Site) -> None:
         try:
             client.log_in(**VICTIM)
             if name == "jwt":
-                assert client.logout().status == HTTPStatus.OK
+                assert client.logout().status_code == HTTPStatus.OK
         finally:
             client.close()
 

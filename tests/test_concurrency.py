@@ -17,17 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 
 import pytest
+import requests
 
+from testing.clients import WayHttpClient, ways_served
 from testing.servers import (
-    Answer,
-    WayHttpClient,
     demo_database,
     gunicorn_serving,
     host_port,
     own_redis_keys,
     reachable,
     server_environment,
-    ways_served,
 )
 
 from conftest import POSTGRESQL_URL, REDIS_TEST_URL, skip_or_fail_without
@@ -64,11 +63,11 @@ def server(request) -> Iterator[tuple[str, dict[str, dict]]]:
         yield base_url, ways_served(base_url)
 
 
-def all_at_once(calls: list[Callable[[], Answer]]) -> list[Answer]:
+def all_at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
     """Run every call in a thread of its own, released together by a barrier."""
     barrier = threading.Barrier(len(calls))
 
-    def released(call: Callable[[], Answer]) -> Answer:
+    def released(call: Callable[[], requests.Response]) -> requests.Response:
         barrier.wait()
         return call()
 
@@ -98,7 +97,7 @@ def test_concurrent_refreshes_of_one_token_leave_at_most_one_live_chain(server, 
 
         answers = all_at_once([copy.refresh for copy in copies])
 
-        statuses = sorted(answer.status for answer in answers)
+        statuses = sorted(answer.status_code for answer in answers)
         assert all(status < HTTPStatus.INTERNAL_SERVER_ERROR for status in statuses), statuses
         winners = [copy for copy, answer in zip(copies, answers, strict=True) if answer.ok]
         # A chain is live when its new refresh token refreshes again.
@@ -106,5 +105,5 @@ def test_concurrent_refreshes_of_one_token_leave_at_most_one_live_chain(server, 
         assert (len(winners), len(live_chains)) == (1, 1), statuses
         for answer in answers:
             if not answer.ok:
-                assert answer.status == HTTPStatus.UNAUTHORIZED
+                assert answer.status_code == HTTPStatus.UNAUTHORIZED
                 assert answer.json()["code"] == "token_revoked", answer.content

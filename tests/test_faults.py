@@ -25,7 +25,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User
 from config.profiles import security_profile
 from jwt_demo.tokens import WAY_CLAIM
-from scripts.load_check import gunicorn_serving
+from testing.servers import gunicorn_serving
 from ways.exceptions import DATABASE_UNAVAILABLE, SESSION_STORE_UNAVAILABLE
 from ways.registry import WAYS, Way
 

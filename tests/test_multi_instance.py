@@ -17,15 +17,14 @@ from http import HTTPStatus
 
 import pytest
 
+from testing.clients import WayHttpClient, ways_served
 from testing.servers import (
-    WayHttpClient,
     demo_database,
     gunicorn_serving,
     host_port,
     own_redis_keys,
     reachable,
     server_environment,
-    ways_served,
 )
 
 from conftest import POSTGRESQL_URL, REDIS_TEST_URL, skip_or_fail_without
@@ -95,17 +94,17 @@ def across(pair: ServerPair, way_name: str) -> dict[str, int]:
     # The credential as it was before the logout, as a thief keeps it, for either server.
     kept, kept_on_b = on_a.copy(), on_a.copy(base_url=pair.b)
     try:
-        statuses = {"resource on A": on_a.resource().status}
+        statuses = {"resource on A": on_a.resource().status_code}
         on_b_resource = on_b.resource()
-        if on_b_resource.status == OK:
+        if on_b_resource.status_code == OK:
             assert on_b_resource.json()["way"] == way_name
             assert on_b_resource.json()["user"]["username"] == "demo"
-        statuses["resource on B"] = on_b_resource.status
-        statuses["logout on B"] = on_b.logout().status
-        statuses["replay on A"] = kept.resource().status
-        statuses["replay on B"] = kept_on_b.resource().status
+        statuses["resource on B"] = on_b_resource.status_code
+        statuses["logout on B"] = on_b.logout().status_code
+        statuses["replay on A"] = kept.resource().status_code
+        statuses["replay on B"] = kept_on_b.resource().status_code
         if pair.ways[way_name]["refresh"]:
-            statuses["refresh on A"] = kept.refresh().status
+            statuses["refresh on A"] = kept.refresh().status_code
         return statuses
     finally:
         for client in (on_a, on_b, kept, kept_on_b):

@@ -15,7 +15,7 @@ from django.conf import settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from benchmarks.survival import SURVIVALS, credential_lifetime_s, measure_survival
-from testing.servers import jwt_claims
+from testing.clients import jwt_claims
 
 from conftest import skip_or_fail_without
 from security_catalogue import ALL

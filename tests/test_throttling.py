@@ -12,7 +12,8 @@ from django.test import Client
 from django.utils import timezone
 from test_multi_instance import ServerPair, two_servers
 
-from testing.servers import WayHttpClient, demo_database, server_environment
+from testing.clients import WayHttpClient
+from testing.servers import demo_database, server_environment
 
 from helpers import PASSWORD, WayClient, select_ways, ways
 from security_catalogue import ALL
@@ -155,14 +156,14 @@ def test_failures_on_two_servers_count_together(servers_sharing_a_database):
     for attempt in range(LIMIT):
         client = WayHttpClient(a if attempt % 2 else b, listing["jwt"])
         try:
-            statuses.append(client.login(password="wrong").status)
+            statuses.append(client.login(password="wrong").status_code)
         finally:
             client.close()
     on_either = []
     for base_url in (a, b):
         client = WayHttpClient(base_url, listing["db"])
         try:
-            on_either.append(client.login().status)
+            on_either.append(client.login().status_code)
         finally:
             client.close()
 
