@@ -1,200 +1,429 @@
-"""Writing the comparison: Markdown for readers, JSON for machines, a PNG chart for both."""
+"""Writing the comparison: Markdown from templates for readers, JSON for machines, a PNG chart.
+
+The templates (benchmarks/templates/) hold what is true whatever a run measures: the method
+and what the columns mean. Every sentence about results is computed here, from the figures
+of the run it describes, so that a rerun cannot print a document that contradicts its own
+numbers.
+"""
 
 import json
+import re
 from pathlib import Path
 
-from ways.batches import SQLITE_BATCH_PAUSE_SECONDS
+from django.template import Context, Engine
+from tabulate import tabulate
+
+from ways.batches import BATCH_SECONDS, SQLITE_BATCH_PAUSE_SECONDS
 from ways.registry import SESSION_WAYS
 
-UNITS = {
-    "_us": "µs",
-    "_bytes": "bytes",
-    "_seconds": "s",
-    "_kb": "KB",
-    "per_request": "per request",
-    "per_login": "per login",
-    "per_logout": "per logout",
+TEMPLATES = Engine(dirs=[Path(__file__).resolve().parent / "templates"], autoescape=False)
+README_BLOCKS = {
+    "comparison": (
+        "<!-- comparison: written by manage.py compare -->",
+        "<!-- end of comparison -->",
+    ),
+    "scale": ("<!-- scale: written by manage.py bench_scale -->", "<!-- end of scale -->"),
 }
 
 
-def write_json(results: dict, path: Path) -> None:
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+def render(template: str, **context) -> str:
+    """The template rendered as Markdown: nothing escaped, at most one blank line in a row."""
+    text = TEMPLATES.get_template(template).render(Context(context, autoescape=False))
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}×" if base else "—"
 
 
-README_START = "<!-- comparison: written by manage.py compare -->"
-README_END = "<!-- end of comparison -->"
+def span(values: list[float], unit: str = "×") -> str:
+    """'a× to b×', or 'a×' when they are one."""
+    low, high = f"{min(values):.2f}{unit}", f"{max(values):.2f}{unit}"
+    return low if low == high else f"{low} to {high}"
 
 
-def cost_table(results: dict) -> list[str]:
-    lines = [
-        "| way | project µs | × floor | × peer (target ≤ 1.10) | × DRF peer | fast µs | fast ÷ "
-        "(floor + primitive) (target ≤ 2) | primitive | primitive µs |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for way in results["ways"]:
-        floor = way["floor_us"]  # timed beside the way, in the same round-robin batches
-        lines.append(
-            f"| `{way['way']}` | {way['project_us']} | {ratio(way['project_us'], floor)} | "
-            f"{ratio(way['project_us'], way['peer_us'])} | "
-            f"{ratio(way['project_us'], way['drf_peer_us'])} | {way['fast_us']} | "
-            f"{ratio(way['fast_us'], floor + way['primitive_us'])} | {way['primitive']} | "
-            f"{way['primitive_us']} |"
+def code(name: str) -> str:
+    return f"`{name}`"
+
+
+def seconds(value) -> str:
+    return f"{value} s" if isinstance(value, int | float) else value
+
+
+def write_json(results: dict, path: Path) -> None:
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+
+
+# --- The tables ------------------------------------------------------------------------------
+
+
+def cost_table(results: dict) -> str:
+    return table(
+        [
+            "way",
+            "project µs",
+            "× floor",
+            "× peer (target ≤ 1.10)",
+            "× DRF peer",
+            "fast µs",
+            "fast ÷ (floor + primitive) (target ≤ 2)",
+            "primitive",
+            "primitive µs",
+        ],
+        [
+            [
+                code(way["way"]),
+                way["project_us"],
+                # The floor timed beside the way, in the same round-robin batches.
+                ratio(way["project_us"], way["floor_us"]),
+                ratio(way["project_us"], way["peer_us"]),
+                ratio(way["project_us"], way["drf_peer_us"]),
+                way["fast_us"],
+                ratio(way["fast_us"], way["floor_us"] + way["primitive_us"]),
+                way["primitive"],
+                way["primitive_us"],
+            ]
+            for way in results["ways"]
+        ],
+    )
+
+
+def counts_table(ways: list[dict]) -> str:
+    return table(
+        [
+            "way",
+            "queries / request",
+            "cache calls / request",
+            "credential on the wire (bytes)",
+            "Set-Cookie at login (bytes)",
+            "stored per session (bytes)",
+            "rows written: login, logout",
+            "cache writes: login, logout",
+        ],
+        [
+            [
+                code(way["way"]),
+                way["queries_per_request"],
+                way["cache_calls_per_request"],
+                way["credential_bytes_on_wire"],
+                way["set_cookie_bytes_at_login"],
+                way["stored_bytes_per_session"],
+                f"{way['rows_written_per_login']}, {way['rows_written_per_logout']}",
+                f"{way['cache_writes_per_login']}, {way['cache_writes_per_logout']}",
+            ]
+            for way in ways
+        ],
+    )
+
+
+def fast_table(ways: list[dict]) -> str:
+    rows = []
+    for way in ways:
+        keeps = way["fast_tradeoff"]["deactivated_user_keeps_access"]
+        rows.append(
+            [
+                code(way["way"]),
+                "yes" if keeps else "no",
+                seconds(way["fast_tradeoff"]["until_seconds"]),
+            ]
         )
-    return lines
+    return table(["way", "deactivated user keeps access", "for up to"], rows)
 
 
-def write_readme_table(results: dict, readme: Path) -> None:
-    """Put the cost table, with the run's floor and machine, between the README's markers."""
-    text = readme.read_text()
-    start, end = text.index(README_START), text.index(README_END)
-    meta = results["meta"]
-    block = [
-        README_START,
-        f"Floor (a bare JSON view): {results['floor_us']} µs; {meta['database']}, sessions cache "
-        f"{meta['cache'].split(':')[0]}; {meta['machine']}, `{meta['command']}`.",
-        "",
-        *cost_table(results),
-        "",
+def growth_table(growth: list[dict]) -> str:
+    def cell(row: dict) -> str:
+        if row["status"] != 200:
+            return f"**{row['status']}** (refused)"
+        if "stored_bytes" in row:
+            return f"cookie {row['cookie_bytes']} B, stored {row['stored_bytes']} B"
+        return f"cookie {row['cookie_bytes']} B"  # the signed cookie: nothing stored
+
+    sizes = [f"{row['session_data_kb']} KB" for row in growth[0]["rows"]]
+    return table(["way", *sizes], [[code(way["way"]), *map(cell, way["rows"])] for way in growth])
+
+
+def http_table(http: dict) -> str:
+    floor = http["rows"]["floor"]["requests_per_second"]
+    return table(
+        ["way", "requests/s", "÷ floor", "p50 ms", "p99 ms", "errors"],
+        [
+            [
+                "floor" if name == "floor" else code(name),
+                f"{row['requests_per_second']:.0f}",
+                f"{row['requests_per_second'] / floor:.2f}",
+                row["p50_ms"],
+                row["p99_ms"],
+                row["errors"],
+            ]
+            for name, row in http["rows"].items()
+        ],
+    )
+
+
+def survival_table(survival: dict) -> str:
+    mark = {True: "yes", False: "**no**"}
+    rows = []
+    for way, survives in survival["survival"].items():
+        delay = survival["revocation_delay"][way]
+        rows.append(
+            [
+                code(way),
+                mark[survives["restart"]],
+                mark[survives["key_rotation"]],
+                mark[survives["second_server"]],
+                seconds(delay["logout_s"]),
+                seconds(delay["password_change_s"]),
+            ]
+        )
+    return table(
+        [
+            "way",
+            "server restart",
+            "SECRET_KEY rotation (old key in SECRET_KEY_FALLBACKS)",
+            "second app server",
+            "logout → copy refused",
+            "password change → copy refused",
+        ],
+        rows,
+    )
+
+
+# --- Sentences computed from the figures -----------------------------------------------------
+
+
+def drf_sentence(ways: list[dict]) -> str:
+    """What DRF itself adds to a plain session view, and what the project adds to DRF."""
+    names = {way.name for way in SESSION_WAYS}
+    sessions = [way for way in ways if way["way"] in names]
+    if not sessions:
+        return ""
+    drf = [way["drf_peer_us"] / way["peer_us"] for way in sessions]
+    dispatch = [way["drf_dispatch_us"] / way["peer_us"] for way in sessions]
+    own = [way["project_us"] / way["drf_peer_us"] for way in ways]
+    return (
+        f"DRF itself costs the session ways {span(drf)} a plain view (DRF peer ÷ peer). Of "
+        f"that, its dispatch by itself costs {span(dispatch)} (the plain view called from an "
+        "APIView that runs no authentication or permission class and no renderer, ÷ peer): "
+        "what every view served through DRF pays before it authenticates anyone. This "
+        f"project's own code costs {span(own)} a plain DRF view of the same way (× DRF peer)."
+    )
+
+
+def fast_sentence(ways: list[dict]) -> str:
+    keeping = [way["way"] for way in ways if way["fast_tradeoff"]["deactivated_user_keeps_access"]]
+    return (
+        f"Measured: a deactivated user kept access through {len(keeping)} of the {len(ways)} "
+        "fast profiles, for as long as the credential lives."
+    )
+
+
+# --- At scale --------------------------------------------------------------------------------
+
+
+def measured_on(machine: dict) -> str:
+    """Where bench-scale ran, if its results name the processor (those written before did not)."""
+    if "processor" not in machine:
+        return ""
+    return f"on {machine['processor']} ({machine['cores']} cores), "
+
+
+def measured_databases(scale: dict) -> list[dict]:
+    return [database for database in scale["databases"].values() if "cleanup" in database]
+
+
+def cleanup_table(scale: dict) -> str:
+    rows = []
+    for database in measured_databases(scale):
+        for kind, cleanup in database["cleanup"].items():
+            stock, ours = cleanup["stock"], cleanup["ours"]
+            stock_logins, our_logins = stock["logins_while_running"], ours["logins_while_running"]
+            rows.append(
+                [
+                    database["database"],
+                    f"{kind}: `{stock['command']}` vs `{ours['command']}`",
+                    stock["seconds"],
+                    stock["peak_rss_mb"],
+                    ours["seconds"],
+                    ours["peak_rss_mb"],
+                    f"{cleanup['speedup']}×",
+                    ours.get("longest_batch_seconds", "—"),
+                    f"{stock_logins['longest_wait_seconds']}, {our_logins['longest_wait_seconds']}",
+                    f"{stock_logins['failed']} of {stock_logins['writes']}, "
+                    f"{our_logins['failed']} of {our_logins['writes']}",
+                ]
+            )
+    return table(
+        [
+            "database",
+            "cleanup",
+            "stock s",
+            "stock MB",
+            "ours s",
+            "ours MB",
+            "speed-up",
+            "longest batch s",
+            "longest login wait s: stock, ours",
+            "failed logins: stock, ours",
+        ],
+        rows,
+    )
+
+
+def one_transaction_table(scale: dict) -> str:
+    """Every expired row deleted in one transaction, against the stock command and ours."""
+    rows = [
+        [
+            database["database"],
+            kind,
+            cleanup["one_transaction"]["seconds"],
+            cleanup["one_transaction"]["commit_seconds"],
+            f"{cleanup['stock_over_one_transaction']}×",
+            f"{cleanup['ours_over_one_transaction']}×",
+        ]
+        for database in measured_databases(scale)
+        for kind, cleanup in database["cleanup"].items()
+        # Results of a bench-scale from before it measured this have no row, not a wrong one.
+        if "one_transaction" in cleanup
     ]
-    readme.write_text(text[:start] + "\n".join(block) + text[end:])
+    return table(
+        [
+            "database",
+            "cleanup",
+            "one transaction s",
+            "of which commit s",
+            "stock ÷ one transaction",
+            "ours ÷ one transaction",
+        ],
+        rows,
+    )
+
+
+def cleanup_sentences(scale: dict) -> str:
+    """What the cleanup table says, as sentences computed from it."""
+    cleanups = [
+        (database, kind, cleanup)
+        for database in measured_databases(scale)
+        for kind, cleanup in database["cleanup"].items()
+    ]
+    if not cleanups:
+        return ""
+    speedups = [cleanup["speedup"] for _, _, cleanup in cleanups]
+    faster = sum(speedup >= 1 for speedup in speedups)
+    waits = {
+        side: max(c[side]["logins_while_running"]["longest_wait_seconds"] for _, _, c in cleanups)
+        for side in ("stock", "ours")
+    }
+    refused = {
+        side: sum(c[side]["logins_while_running"]["failed"] for _, _, c in cleanups)
+        for side in ("stock", "ours")
+    }
+    peak = max(cleanup["ours"]["peak_rss_mb"] for _, _, cleanup in cleanups)
+    return (
+        f"Ours was at least as fast as stock in {faster} of the {len(cleanups)} cleanups "
+        f"(speed-ups {span(speedups)}), with a peak of {peak} MB. While they ran, the longest "
+        f"a login waited was {waits['ours']} s during ours and {waits['stock']} s during "
+        f"stock; {refused['ours']} logins were refused during ours, {refused['stock']} during "
+        "stock."
+    )
+
+
+def cost_at_scale_table(scale: dict) -> str:
+    databases = [db for db in measured_databases(scale) if "per_request" in db]
+    ways = list(databases[0]["per_request"]["ways"]) if databases else []
+    rows = []
+    for database in databases:
+        costs = database["per_request"]["ways"]
+        rows.append(
+            [database["database"]]
+            + [
+                f"{costs[way]['us_per_request_small']} → {costs[way]['us_per_request_large']} µs "
+                f"({costs[way]['ratio']}×)"
+                for way in ways
+            ]
+        )
+    return table(["database", *map(code, ways)], rows)
+
+
+def cost_at_scale_sentence(scale: dict) -> str:
+    ratios = [
+        costs["ratio"]
+        for database in measured_databases(scale)
+        for costs in database.get("per_request", {}).get("ways", {}).values()
+    ]
+    if not ratios:
+        return ""
+    return (
+        f"A request cost {span(ratios)} as much with {scale['count']:,} stored as with "
+        f"{scale['small_count']:,}, each against the floor of its own phase (the target is "
+        f"{scale['targets']['cost_ratio_max']}× at most)."
+    )
+
+
+def scale_context(scale: dict) -> dict:
+    return {
+        "scale": scale,
+        "count": f"{scale['count']:,}",
+        "small_count": f"{scale['small_count']:,}",
+        "measured_on": measured_on(scale["machine"]),
+        "cleanup_table": cleanup_table(scale),
+        "cleanup_sentences": cleanup_sentences(scale),
+        "one_transaction_table": one_transaction_table(scale),
+        "cost_at_scale_table": cost_at_scale_table(scale),
+        "cost_at_scale_sentence": cost_at_scale_sentence(scale),
+        "batch_seconds": BATCH_SECONDS,
+        "sqlite_pause": SQLITE_BATCH_PAUSE_SECONDS,
+    }
+
+
+# --- The files -------------------------------------------------------------------------------
 
 
 def write_markdown(results: dict, path: Path) -> None:
-    meta, floor = results["meta"], results["floor_us"]
-    ways = results["ways"]
-    lines = [
-        "# What each way in costs",
-        "",
-        f"Measured by `{meta['command']}` on {meta['machine']} ({meta['cores']} cores), "
-        f"Python {meta['python']}, Django {meta['django']}, {meta['database']}, sessions cache: "
-        f"{meta['cache']}. Machine-readable: `docs/comparison.json` (every figure with its "
-        "unit); chart: `docs/comparison.png`.",
-        "",
-        "## How to read this",
-        "",
-        "Every figure comes from one run, in-process: the WSGI application called directly "
-        "with a prepared request, warm, the median of repeated batches, and each way's "
-        "configurations (its endpoint, the floor, the peers, the fast profile) timed in "
-        "round-robin batches, so that the machine's noise lands on all of them alike. Because "
-        "the machine is shared and noisy, compare the ratios, not the microseconds: the "
-        f"**floor** is a bare JSON view ({floor} µs here, the median over the ways), the "
-        "**peer** is the same way set up the stock way "
-        "(Django's SessionMiddleware with the way's engine and a plain view, or a plain DRF "
-        "view with SimpleJWT), the **DRF peer** is a plain DRF view with DRF's own "
-        "`SessionAuthentication` (the session ways' peer written in DRF, as this project's "
-        "views are; the token ways' peer is one already), the **primitive** is the one "
-        "operation the way cannot do "
-        "without, and the **fast** profile is the way tuned for speed, with the trade-off "
-        "stated below. Every configuration runs in Django's startproject middleware. "
-        f"A primary-key SELECT of the user costs {results['user_lookup_us']} µs: every way but "
-        "the fast profiles pays it on every request.",
-        "",
-        "## Cost per resource request",
-        "",
-        *cost_table(results),
-        *drf_cost_lines(ways),
-    ]
-    lines += [
-        "",
-        "## What one request, login and logout do",
-        "",
-        "| way | queries / request | cache calls / request | credential on the wire (bytes) "
-        "| Set-Cookie at login (bytes) | stored per session (bytes) | rows written: login, "
-        "logout | cache writes: login, logout |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for way in ways:
-        lines.append(
-            f"| `{way['way']}` | {way['queries_per_request']} | {way['cache_calls_per_request']} "
-            f"| {way['credential_bytes_on_wire']} | {way['set_cookie_bytes_at_login']} | "
-            f"{way['stored_bytes_per_session']} | {way['rows_written_per_login']}, "
-            f"{way['rows_written_per_logout']} | {way['cache_writes_per_login']}, "
-            f"{way['cache_writes_per_logout']} |"
-        )
-    lines += [
-        "",
-        "## The fast profiles and what they give up",
-        "",
-        "Sessions keep a snapshot of the user (id, username, email) in the session at login and "
-        "answer from it without a query; the db way's profile also reads through the cache "
-        "(the cached_db engine), so it skips the db way's primitive, the session SELECT, and "
-        "can cost less than floor + primitive. Tokens carry the same claims and use SimpleJWT's "
-        "`JWTStatelessUserAuthentication`. The price, measured: a deactivated (or deleted) user "
-        "keeps access until the session or token expires, and a password change goes unnoticed.",
-        "",
-        "| way | deactivated user keeps access | for up to |",
-        "|---|---|---|",
-    ]
-    for way in ways:
-        tradeoff = way["fast_tradeoff"]
-        lines.append(
-            f"| `{way['way']}` | {'yes' if tradeoff['deactivated_user_keeps_access'] else 'no'} | "
-            f"{tradeoff['until_seconds']} s |"
-        )
-    lines += [
-        "",
-        "## How the credential grows with session data",
-        "",
-        "The same session holding 0 to 5 KB of data that does not compress. The signed cookie "
-        "carries it all: past 4096 bytes a browser would silently drop the cookie, so the "
-        'project refuses with `507` and `"code": "session_too_large"` instead. A JWT cannot '
-        "hold session state at all: it is signed once at login.",
-        "",
-        "| way | "
-        + " | ".join(f"{row['session_data_kb']} KB" for row in results["growth"][0]["rows"])
-        + " |",
-        "|---|" + "---|" * len(results["growth"][0]["rows"]),
-    ]
-    for growth in results["growth"]:
-        cells = []
-        for row in growth["rows"]:
-            if row["status"] != 200:
-                cells.append(f"**{row['status']}** (refused)")
-            elif "stored_bytes" in row:
-                cells.append(f"cookie {row['cookie_bytes']} B, stored {row['stored_bytes']} B")
-            else:  # the signed cookie: nothing stored
-                cells.append(f"cookie {row['cookie_bytes']} B")
-        lines.append(f"| `{growth['way']}` | " + " | ".join(cells) + " |")
-    lines += http_lines(results["http"])
-    lines += survival_lines(results["survival"])
+    context = {
+        "results": results,
+        "meta": results["meta"],
+        "cost_table": cost_table(results),
+        "drf_sentence": drf_sentence(results["ways"]),
+        "counts_table": counts_table(results["ways"]),
+        "fast_table": fast_table(results["ways"]),
+        "fast_sentence": fast_sentence(results["ways"]),
+        "growth_table": growth_table(results["growth"]),
+        "http": results["http"],
+        "http_table": "" if "skipped" in results["http"] else http_table(results["http"]),
+        "survival": results["survival"],
+        "survival_table": survival_table(results["survival"]),
+    }
     if "scale" in results:
-        lines += scale_lines(results["scale"])
-    lines += [
-        "",
-        "## Reproduce",
-        "",
-        f"`{meta['command']}` (or `make compare`) writes these three files again.",
-    ]
-    path.write_text("\n".join(lines) + "\n")
+        context |= scale_context(results["scale"])
+    path.write_text(render("comparison.md", **context))
 
 
-def drf_cost_lines(ways: list[dict]) -> list[str]:
-    """What DRF itself adds to a plain session view, and what the project adds to DRF."""
-    names = {way.name for way in SESSION_WAYS}
-    session_ways = [way for way in ways if way["way"] in names]
-    if not session_ways:
-        return []
-    drf = [way["drf_peer_us"] / way["peer_us"] for way in session_ways]
-    dispatch = [way["drf_dispatch_us"] / way["peer_us"] for way in session_ways]
-    own = [way["project_us"] / way["drf_peer_us"] for way in ways]
-    return [
-        "",
-        f"DRF itself costs the session ways {min(drf):.2f}× to {max(drf):.2f}× a plain view "
-        "(DRF peer ÷ peer): the request and response wrappers, content negotiation, "
-        "authentication and permission classes and the renderer, none of them expensive "
-        f"alone. Of that, its dispatch by itself costs {min(dispatch):.2f}× to "
-        f"{max(dispatch):.2f}× (the plain view called from an APIView that runs no "
-        "authentication or permission class and no renderer, ÷ peer): what every view "
-        "served through DRF, as all six of this project's are, pays before it authenticates "
-        "anyone. This project's own code (its middleware: JSON for every answer, the CSP, "
-        "static files, login throttling; way binding, CSRF on every cookie way, no-store and "
-        "Vary headers, the checks that say why a credential is refused, six ways' URLs) costs "
-        f"{min(own):.2f}× to {max(own):.2f}× a plain DRF view of the same way (× DRF peer).",
-    ]
+def write_readme_blocks(results: dict, readme: Path) -> None:
+    """Put the run's cost table, and the scale table, between the README's markers."""
+    body = render(
+        "readme_costs.md",
+        results=results,
+        cache=results["meta"]["cache"].split(":")[0],
+        cost_table=cost_table(results),
+    )
+    readme_block_write(readme, "comparison", body)
+    if "scale" in results:
+        write_readme_scale(results["scale"], readme)
+
+
+def write_readme_scale(scale: dict, readme: Path) -> None:
+    readme_block_write(readme, "scale", render("readme_scale.md", **scale_context(scale)))
+
+
+def readme_block_write(readme: Path, name: str, body: str) -> None:
+    text = readme.read_text()
+    start_marker, end_marker = README_BLOCKS[name]
+    start, end = text.index(start_marker), text.index(end_marker)
+    readme.write_text(text[:start] + start_marker + "\n" + body + "\n" + text[end:])
 
 
 def write_chart(results: dict, path: Path) -> None:
@@ -227,170 +456,3 @@ def write_chart(results: dict, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path)
     pyplot.close(figure)
-
-
-def http_lines(http: dict) -> list[str]:
-    rows, floor = http["rows"], http["rows"]["floor"]["requests_per_second"]
-    lines = [
-        "",
-        "## Over HTTP",
-        "",
-        f"gunicorn on loopback ({http['gunicorn_workers']} worker(s) × "
-        f"{http['gunicorn_threads']} threads), {http['connections']} concurrent connections for "
-        f"{http['seconds_per_way']} s per way, measured with {http['tool']}; the floor is "
-        f"{http['floor']}. Client and server share this machine's cores.",
-        "",
-        "| way | requests/s | ÷ floor | p50 ms | p99 ms | errors |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, row in rows.items():
-        lines.append(
-            f"| {'floor' if name == 'floor' else f'`{name}`'} | {row['requests_per_second']:.0f} "
-            f"| {row['requests_per_second'] / floor:.2f} | {row['p50_ms']} | {row['p99_ms']} "
-            f"| {row['errors']} |"
-        )
-    return lines
-
-
-def survival_lines(survival: dict) -> list[str]:
-    mark = {True: "yes", False: "**no**"}
-    config = survival["configuration"]
-    lines = [
-        "",
-        "## What a logged-in credential survives, and how long a revoked one lives",
-        "",
-        f"Two gunicorn servers sharing the database ({config['database']}) and the sessions "
-        f"cache ({config['sessions_cache']}). Revocation delay: "
-        f"{survival['measures']['revocation_delay']}.",
-        "",
-        "| way | server restart | SECRET_KEY rotation (old key in SECRET_KEY_FALLBACKS) | second "
-        "app server | logout → copy refused | password change → copy refused |",
-        "|---|---|---|---|---|---|",
-    ]
-    for way, survives in survival["survival"].items():
-        delay = survival["revocation_delay"][way]
-        lines.append(
-            f"| `{way}` | {mark[survives['restart']]} | {mark[survives['key_rotation']]} | "
-            f"{mark[survives['second_server']]} | {seconds(delay['logout_s'])} | "
-            f"{seconds(delay['password_change_s'])} |"
-        )
-    return lines + [f"\n{note}" for note in survival["notes"]]
-
-
-def seconds(value) -> str:
-    return f"{value} s" if isinstance(value, int | float) else value
-
-
-def measured_on(machine: dict) -> str:
-    """Where bench-scale ran, if its results name the processor (those written before did not)."""
-    if "processor" not in machine:
-        return ""
-    return f"on {machine['processor']} ({machine['cores']} cores), "
-
-
-def scale_lines(scale: dict) -> list[str]:
-    """The bench-scale results: cleanup against stock, and cost at 1k and at N stored."""
-    count, small = scale["count"], scale["small_count"]
-    lines = [
-        "",
-        f"## At scale: {count:,} stored sessions and tokens",
-        "",
-        f"From `{scale['command']}` (`docs/scale.json`, every figure with its unit), "
-        f"{measured_on(scale['machine'])}{scale['measured_at']}. Half the rows expired; "
-        "cleanup is measured as the wall clock and peak resident memory of the whole command "
-        "process. Targets: cleanup "
-        f"≥ {scale['targets']['cleanup_speedup_min']}× faster than stock with peak memory "
-        f"≤ {scale['targets']['cleanup_peak_rss_mb_max']} MB; cost per request at {count:,} "
-        f"stored ≤ {scale['targets']['cost_ratio_max']}× the cost at {small:,}.",
-        "",
-        "| database | cleanup | stock s | stock MB | ours s | ours MB | speed-up | longest "
-        "batch s | longest login wait s: stock, ours | failed logins: stock, ours |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for database in scale["databases"].values():
-        for kind, cleanup in database["cleanup"].items():
-            stock, ours = cleanup["stock"], cleanup["ours"]
-            stock_logins, our_logins = stock["logins_while_running"], ours["logins_while_running"]
-            lines.append(
-                f"| {database['database']} | {kind}: `{stock['command']}` vs "
-                f"`{ours['command']}` | {stock['seconds']} | {stock['peak_rss_mb']} | "
-                f"{ours['seconds']} | {ours['peak_rss_mb']} | {cleanup['speedup']}× | "
-                f"{ours['longest_batch_seconds']} | {stock_logins['longest_wait_seconds']}, "
-                f"{our_logins['longest_wait_seconds']} | {stock_logins['failed']} of "
-                f"{stock_logins['writes']}, {our_logins['failed']} of {our_logins['writes']} |"
-            )
-    lines += [
-        "",
-        f"While each command runs, a login's write (a session row, or an outstanding token) "
-        f"is made every {scale.get('login_interval_seconds', 0.05)} s on a connection of its "
-        "own and timed: the longest wait is how long a user's login hung, and a failed one "
-        'is a login refused (SQLite gives up after 5 s: "database is locked").',
-        "",
-        "Why the cleanup is not 10× faster than stock: the table below deletes the same "
-        "expired rows, freshly seeded again, in one transaction from a process already "
-        "running: no start-up, no batches, no pauses, no rows loaded. For sessions that is "
-        "`clearsessions`' own `DELETE` (Django 5.2's), and stock's time over it is all there "
-        "is to gain: batches, which let logins in, only add to it. `flushexpiredtokens` "
-        "loads every token into memory and deletes through the ORM, which the purge avoids "
-        "(an order of magnitude less memory); what no cleanup avoids is the database's check "
-        "of the foreign key from each blacklist row to its token, for every token deleted. "
-        "PostgreSQL runs those checks at commit: the commit column is what they cost, "
-        "batched or not.",
-        *one_transaction_lines(scale),
-        "",
-        "What batching buys is in the login columns. PostgreSQL locks rows, not the table: "
-        "there neither command refuses a login, and what waits there are stay under half a "
-        "second. SQLite has one write lock for the whole "
-        "database and no queue for it (in the WAL mode this project sets, readers need no "
-        "lock): a single `DELETE` makes every login wait for as long "
-        "as it runs, and `flushexpiredtokens` can hold the lock long enough for SQLite to "
-        'refuse logins ("database is locked" after 5 s). The purges hold it for one batch at a '
-        f"time and, on SQLite only, pause {SQLITE_BATCH_PAUSE_SECONDS} s between batches: a "
-        "waiting login retries every "
-        "100 ms, and back-to-back batches kept it waiting (for seconds, in SQLite's default "
-        "rollback-journal mode). The pauses (one per 10,000 rows) and writing the pages of "
-        "the table and its indexes once per batch instead of once are what the purges pay on "
-        "SQLite.",
-    ]
-    ways = list(next(iter(scale["databases"].values()))["per_request"]["ways"])
-    lines += [
-        "",
-        f"Cost per resource request with {small:,} and with {count:,} stored, each relative to "
-        "the floor of its own phase:",
-        "",
-        "| database | " + " | ".join(f"`{way}`" for way in ways) + " |",
-        "|---|" + "---|" * len(ways),
-    ]
-    for database in scale["databases"].values():
-        rows = database["per_request"]["ways"]
-        lines.append(
-            f"| {database['database']} | "
-            + " | ".join(
-                f"{rows[way]['us_per_request_small']} → {rows[way]['us_per_request_large']} µs "
-                f"({rows[way]['ratio']}×)"
-                for way in ways
-            )
-            + " |"
-        )
-    return lines
-
-
-def one_transaction_lines(scale: dict) -> list[str]:
-    """Every expired row deleted in one transaction, against the stock command and ours."""
-    lines = [
-        "",
-        "| database | cleanup | one transaction s | of which commit s | stock ÷ one transaction "
-        "| ours ÷ one transaction |",
-        "|---|---|---|---|---|---|",
-    ]
-    for database in scale["databases"].values():
-        for kind, cleanup in database["cleanup"].items():
-            fastest = cleanup.get("one_transaction")
-            if fastest is None:  # results of a bench-scale from before it measured this
-                continue
-            lines.append(
-                f"| {database['database']} | {kind} | {fastest['seconds']} | "
-                f"{fastest['commit_seconds']} | {cleanup['stock_over_one_transaction']}× | "
-                f"{cleanup['ours_over_one_transaction']}× |"
-            )
-    return lines

@@ -1,6 +1,7 @@
 """The compare command: a smoke run at a tiny size, and the counts it reports, exactly."""
 
 import json
+import re
 import time
 from http import HTTPStatus
 
@@ -13,7 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts.models import User
 from benchmarks.harness import Configured, round_robin_microseconds
 from benchmarks.measure import floor_call, peer_settings
-from benchmarks.report import measured_on, one_transaction_lines
+from benchmarks.report import cleanup_sentences, measured_on, one_transaction_table
 from ways.registry import SESSION_WAYS
 
 from helpers import QUERIES_PER_RESOURCE_REQUEST
@@ -80,7 +81,7 @@ def test_compare_measures_the_session_ways_against_a_drf_peer_too(comparison):
     assert {name: drf_peers[name] for name in ("jwt", "jwt-cookie")} == {
         name: peers[name] for name in ("jwt", "jwt-cookie")
     }
-    assert "| × DRF peer |" in markdown
+    assert re.search(r"^\|.*\| × DRF peer +\|", markdown, re.MULTILINE)
     assert "DRF itself costs the session ways" in markdown
 
 
@@ -178,6 +179,13 @@ def test_compare_reports_what_each_way_survives(comparison):
     assert "## What a logged-in credential survives" in markdown
 
 
+def table_rows(markdown_table: str) -> list[list[str]]:
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in markdown_table.splitlines()[2:]
+    ]
+
+
 def test_report_puts_stock_and_ours_over_one_transaction_of_every_expired_row():
     cleanups = {
         "tokens": {
@@ -190,9 +198,28 @@ def test_report_puts_stock_and_ours_over_one_transaction_of_every_expired_row():
     }
     scale = {"databases": {"postgresql": {"database": "PostgreSQL 15", "cleanup": cleanups}}}
 
-    assert one_transaction_lines(scale)[3:] == [
-        "| PostgreSQL 15 | tokens | 2.0 | 1.5 | 10.5× | 2.0× |"
+    assert table_rows(one_transaction_table(scale)) == [
+        ["PostgreSQL 15", "tokens", "2.0", "1.5", "10.5×", "2.0×"]
     ]
+
+
+def run(seconds: float, wait: float, failed: int) -> dict:
+    logins = {"writes": 10, "failed": failed, "longest_wait_seconds": wait}
+    return {"seconds": seconds, "peak_rss_mb": 80.0, "logins_while_running": logins}
+
+
+def test_report_sentences_follow_the_figures_of_the_run():
+    cleanups = {
+        "sessions": {"speedup": 0.8, "stock": run(4.0, 3.5, 1), "ours": run(5.0, 0.2, 0)},
+        "tokens": {"speedup": 2.5, "stock": run(10.0, 0.1, 2), "ours": run(4.0, 0.3, 0)},
+    }
+    scale = {"databases": {"sqlite": {"database": "SQLite 3", "cleanup": cleanups}}}
+
+    assert cleanup_sentences(scale) == (
+        "Ours was at least as fast as stock in 1 of the 2 cleanups (speed-ups 0.80× to "
+        "2.50×), with a peak of 80.0 MB. While they ran, the longest a login waited was 0.3 s "
+        "during ours and 3.5 s during stock; 0 logins were refused during ours, 3 during stock."
+    )
 
 
 def test_report_names_the_machine_bench_scale_ran_on_when_its_results_do():

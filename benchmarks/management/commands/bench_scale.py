@@ -6,7 +6,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from tabulate import tabulate
 
+from benchmarks.report import write_readme_scale
 from benchmarks.scale import (
     DEFAULT_COUNT,
     POSTGRES_URL,
@@ -60,6 +62,9 @@ class Command(BaseCommand):
         path = Path(output)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        readme = Path(settings.BASE_DIR) / "README.md"
+        if path.resolve() == (Path(settings.BASE_DIR) / "docs" / "scale.json").resolve():
+            write_readme_scale(results, readme)
         for line in summary_lines(results):
             self.stdout.write(line)
         self.stdout.write(f"Wrote {path}.")
@@ -69,7 +74,7 @@ class Command(BaseCommand):
 
 
 def summary_lines(results: dict) -> list[str]:
-    """The results as a few aligned tables, one block per database."""
+    """The results as a few tables on the terminal, one block per database."""
     count = results["count"]
     lines = []
     for name, result in results["databases"].items():
@@ -77,44 +82,73 @@ def summary_lines(results: dict) -> list[str]:
             lines.append(f"{name}: skipped: {result['skipped']}")
             continue
         lines.append(f"{name}: {result['database']}; sessions cache: {result['cache']}")
-        lines.append(
-            f"  {'cleanup of ' + format(count, ',') + ' rows':<36}{'seconds':>9}"
-            f"{'peak RSS MB':>13}{'rows deleted':>22}{'speed-up':>10}"
-            f"{'login wait s':>14}{'failed logins':>15}"
-        )
+        rows = []
         for kind, cleanup in result["cleanup"].items():
             for side in ("stock", "ours"):
                 run = cleanup[side]
-                deleted = " + ".join(str(rows) for rows in run["rows_deleted"].values())
-                speedup = f"{cleanup['speedup']:.2f}×" if side == "ours" else ""
                 logins = run["logins_while_running"]
-                failed = f"{logins['failed']} of {logins['writes']}"
-                lines.append(
-                    f"  {kind + ': ' + run['command'].removeprefix('manage.py '):<36}"
-                    f"{run['seconds']:>9.2f}{run['peak_rss_mb']:>13.1f}{deleted:>22}{speedup:>10}"
-                    f"{logins['longest_wait_seconds']:>14.3f}{failed:>15}"
+                rows.append(
+                    [
+                        f"{kind}: {run['command'].removeprefix('manage.py ')}",
+                        run["seconds"],
+                        run["peak_rss_mb"],
+                        " + ".join(str(rows) for rows in run["rows_deleted"].values()),
+                        f"{cleanup['speedup']:.2f}×" if side == "ours" else "",
+                        logins["longest_wait_seconds"],
+                        f"{logins['failed']} of {logins['writes']}",
+                    ]
                 )
-            ratio = f"{cleanup['stock_over_one_transaction']:.2f}×"
-            lines.append(
-                f"  {kind + ': one transaction, in-process':<36}"
-                f"{cleanup['one_transaction']['seconds']:>9.2f}{'':>35}{ratio:>10}  (stock ÷ this)"
+            rows.append(
+                [
+                    f"{kind}: one transaction, in-process",
+                    round(cleanup["one_transaction"]["seconds"], 2),
+                    "",
+                    "",
+                    f"{cleanup['stock_over_one_transaction']:.2f}× (stock ÷ this)",
+                    "",
+                    "",
+                ]
             )
+        lines.append(
+            tabulate(
+                rows,
+                headers=[
+                    f"cleanup of {count:,} rows",
+                    "seconds",
+                    "peak RSS MB",
+                    "rows deleted",
+                    "speed-up",
+                    "login wait s",
+                    "failed logins",
+                ],
+            )
+        )
         per_request = result["per_request"]
-        small = "at " + format(results["small_count"], ",")
-        lines.append(
-            f"  {'µs per resource request':<36}{small:>12}{'at ' + format(count, ','):>14}"
-            f"{small + ' again':>18}{'ratio':>8}{'raw ratio':>11}"
-        )
         floor = per_request["floor_us_per_request"]
+        small = f"at {results['small_count']:,}"
+        rows = [["(floor: a bare JSON view)", floor["small"], floor["large"], floor["small_again"]]]
+        rows += [
+            [
+                way,
+                costs["us_per_request_small"],
+                costs["us_per_request_large"],
+                costs["us_per_request_small_again"],
+                costs["ratio"],
+                costs["raw_ratio"],
+            ]
+            for way, costs in per_request["ways"].items()
+        ]
         lines.append(
-            f"  {'(floor: a bare JSON view)':<36}{floor['small']:>12.1f}{floor['large']:>14.1f}"
-            f"{floor['small_again']:>18.1f}"
-        )
-        for way, costs in per_request["ways"].items():
-            lines.append(
-                f"  {way:<36}{costs['us_per_request_small']:>12.1f}"
-                f"{costs['us_per_request_large']:>14.1f}"
-                f"{costs['us_per_request_small_again']:>18.1f}{costs['ratio']:>8.3f}"
-                f"{costs['raw_ratio']:>11.3f}"
+            tabulate(
+                rows,
+                headers=[
+                    "µs per resource request",
+                    small,
+                    f"at {count:,}",
+                    f"{small} again",
+                    "ratio",
+                    "raw ratio",
+                ],
             )
+        )
     return lines

@@ -23,7 +23,7 @@ from benchmarks.measure import (
     measure_way,
     user_lookup_microseconds,
 )
-from benchmarks.report import write_chart, write_json, write_markdown, write_readme_table
+from benchmarks.report import write_chart, write_json, write_markdown, write_readme_blocks
 from benchmarks.survival import measure_survival
 from ways.registry import SESSION_WAYS, WAYS, cache_description, database_description
 
@@ -106,7 +106,7 @@ class Command(BaseCommand):
         write_chart(results, output / "comparison.png")
         readme = Path(settings.BASE_DIR) / "README.md"
         if output.resolve() == (Path(settings.BASE_DIR) / "docs").resolve():
-            write_readme_table(results, readme)
+            write_readme_blocks(results, readme)
         progress.done()
         self.stdout.write(f"Wrote {output / 'comparison.md'}, .json and .png.")
 
