@@ -13,7 +13,7 @@ from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.models import User
 from jwt_demo.tokens import WayRefreshToken, refresh_token_validated, token_user
-from ways.batches import batch_pause
+from ways.batches import BATCH_SECONDS, BatchSizer, batch_pause
 from ways.refusals import CredentialRefused
 from ways.registry import Way
 
@@ -97,7 +97,8 @@ def token_blacklist_many(*, outstanding_tokens) -> int:
 
 def token_purge_expired(
     *,
-    batch_size: int = 10_000,
+    batch_size: int | None = None,
+    batch_seconds: float = BATCH_SECONDS,
     now: datetime | None = None,
     pause: float | None = None,
     on_start: Callable[[int], None] | None = None,
@@ -110,46 +111,58 @@ def token_purge_expired(
     """
     expired = OutstandingToken.objects.filter(expires_at__lte=now or aware_utcnow())
     return token_delete_many(
-        tokens=expired, batch_size=batch_size, pause=pause, on_start=on_start, on_batch=on_batch
+        tokens=expired,
+        batch_size=batch_size,
+        batch_seconds=batch_seconds,
+        pause=pause,
+        on_start=on_start,
+        on_batch=on_batch,
     )
 
 
 def token_delete_many(
     *,
     tokens: QuerySet[OutstandingToken],
-    batch_size: int = 10_000,
+    batch_size: int | None = None,
+    batch_seconds: float = BATCH_SECONDS,
     pause: float | None = None,
     on_start: Callable[[int], None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
-    """Delete outstanding tokens with their blacklist rows, batch_size ids at a time.
+    """Delete outstanding tokens with their blacklist rows, a range of ids at a time.
 
     QuerySet.delete() cannot do this at scale: BlacklistedToken's CASCADE is Django's, not
     the database's (the foreign key has no ON DELETE), so Django loads every token into
     memory first to find what to cascade to: about a gigabyte for a million tokens. Here each
     batch is a range of ids and two DELETE statements in one short transaction, blacklist
     rows first; logins and refreshes go on between batches, which are `pause` seconds apart
-    (by default batch_pause(): SQLite's writers need it). `on_start` hears how many tokens
-    are to go, `on_batch` each batch's counts of outstanding and blacklisted tokens.
+    (by default batch_pause(): SQLite's writers need it). A batch spans ids enough for about
+    `batch_seconds` (see ways.batches), or `batch_size` ids when given. `on_start` hears how
+    many tokens are to go, `on_batch` each batch's counts of outstanding and blacklisted
+    tokens.
     """
     if pause is None:
         pause = batch_pause(using=tokens.db)
-    # One scan for the ids' span and the count; ids then step by batch_size along the primary
-    # key's index, with no query to find where each batch ends.
+    # One scan for the ids' span and the count; ids then step along the primary key's index,
+    # with no query to find where each batch ends.
     span = tokens.aggregate(first=Min("pk"), last=Max("pk"), count=Count("pk"))
     if on_start:
         on_start(span["count"])
     deleted_tokens = deleted_blacklisted = 0
     if span["first"] is None:
         return deleted_tokens, deleted_blacklisted
+    sizer = BatchSizer(seconds=batch_seconds, rows=batch_size)
     after = span["first"] - 1
     while after < span["last"]:
-        through = min(after + batch_size, span["last"])
+        started = time.perf_counter()
+        through = min(after + sizer.size, span["last"])
         blacklisted, gone = _token_window_delete(
             window=tokens.filter(pk__gt=after, pk__lte=through)
         )
         deleted_blacklisted += blacklisted
         deleted_tokens += gone
+        # The rate in ids, not tokens: ids between expired ones cost the range's scan too.
+        sizer.took(rows=through - after, seconds=time.perf_counter() - started)
         after = through
         if gone:
             if on_batch:

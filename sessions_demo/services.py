@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
-from ways.batches import batch_pause
+from ways.batches import BATCH_SECONDS, BatchSizer, batch_pause
 from ways.registry import SESSION_ROWS, SESSION_WAYS, Way
 
 
@@ -60,7 +60,8 @@ def session_end_many(*, session_keys: list[str]) -> int:
 
 def session_purge_expired(
     *,
-    batch_size: int = 10_000,
+    batch_size: int | None = None,
+    batch_seconds: float = BATCH_SECONDS,
     now: datetime | None = None,
     pause: float | None = None,
     on_start: Callable[[int], None] | None = None,
@@ -72,18 +73,22 @@ def session_purge_expired(
     holds the database's only write lock, and every login waits, for as long as it runs.
     The sessions expired at `now` (by default the present) are clearsessions' choice:
     expire_date < now. Their cached-db cache copies expire in the cache by themselves.
-    Between batches it waits `pause` seconds (by default batch_pause(): SQLite's writers
-    need it). `on_start` hears how many sessions are to go, `on_batch` each batch's count.
+    Batches take about `batch_seconds` each (see ways.batches), or `batch_size` rows each
+    when given. Between batches it waits `pause` seconds (by default batch_pause(): SQLite's
+    writers need it). `on_start`, when given, hears how many sessions are to go (a count it
+    costs), `on_batch` each batch's count.
     """
     expired = Session.objects.filter(expire_date__lt=now or timezone.now())
     if pause is None:
         pause = batch_pause(using=expired.db)
     if on_start:
-        on_start(expired.count())  # on the expire_date index: cheap next to deleting
+        on_start(expired.count())
+    sizer = BatchSizer(seconds=batch_seconds, rows=batch_size)
     deleted = 0
     while True:
+        started = time.perf_counter()
         # The expiry dates that open and close the next batch, off the expire_date index.
-        batch = expired.order_by("expire_date")[:batch_size]
+        batch = expired.order_by("expire_date")[: sizer.size]
         bounds = batch.aggregate(first=Min("expire_date"), last=Max("expire_date"))
         if bounds["last"] is None:
             return deleted
@@ -96,5 +101,7 @@ def session_purge_expired(
         deleted += count
         if on_batch:
             on_batch(count)
-        if count >= batch_size:  # a full batch: more may follow
+        full = count >= sizer.size  # more may follow
+        sizer.took(rows=count, seconds=time.perf_counter() - started)
+        if full:
             time.sleep(pause)

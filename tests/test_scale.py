@@ -38,7 +38,13 @@ from benchmarks.seeding import (
 )
 from jwt_demo.services import token_purge_expired
 from sessions_demo.services import session_purge_expired
-from ways.batches import SQLITE_BATCH_PAUSE_SECONDS, BatchProgress, batch_pause
+from ways.batches import (
+    FIRST_BATCH_ROWS,
+    SQLITE_BATCH_PAUSE_SECONDS,
+    BatchProgress,
+    BatchSizer,
+    batch_pause,
+)
 
 from helpers import WayClient, way_named
 
@@ -465,3 +471,38 @@ def wait_for(condition, *, seconds: float = 10) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def test_batches_grow_toward_the_time_budget_and_shrink_past_it():
+    sizer = BatchSizer(seconds=2.0)
+    sizes = [sizer.size]
+    for rows_per_second in (100_000, 100_000, 100_000, 10_000):
+        sizer.took(rows=sizer.size, seconds=sizer.size / rows_per_second)
+        sizes.append(sizer.size)
+
+    # At most twice the last batch while it fits; back to 2 s worth once a batch overran.
+    first = FIRST_BATCH_ROWS
+    assert sizes == [first, 2 * first, 4 * first, 8 * first, 20_000]
+
+
+def test_a_short_last_batch_or_a_fixed_size_leaves_the_size_as_it_is():
+    sizer = BatchSizer(seconds=0.2)
+    sizer.took(rows=10, seconds=1.0)  # fewer rows than asked for: the last batch
+    fixed = BatchSizer(seconds=0.2, rows=500)
+    fixed.took(rows=500, seconds=0.0001)
+
+    assert (sizer.size, fixed.size) == (FIRST_BATCH_ROWS, 500)
+
+
+def test_purges_size_their_batches_by_time(db, monkeypatch):
+    monkeypatch.setattr("ways.batches.FIRST_BATCH_ROWS", 1_000)
+    seed(way="db", count=3_000, expired_fraction=1.0)
+    seed(way="jwt", count=3_000, expired_fraction=1.0)
+    batches, token_batches = [], []
+
+    session_purge_expired(batch_seconds=60, pause=0, on_batch=batches.append)
+    token_purge_expired(batch_seconds=60, pause=0, on_batch=lambda t, _: token_batches.append(t))
+
+    # A minute is far more than any batch takes: each grows twofold until all are gone.
+    assert batches == [1_000, 2_000]
+    assert token_batches == [1_000, 2_000]

@@ -1,4 +1,12 @@
-"""Batched purges: the pause between their batches, and their progress on a terminal."""
+"""Batched purges: batches sized by time, the pause between them, their progress on a terminal.
+
+A purge deletes in batches, each its own short transaction, so that logins go on while it
+runs: a login that needs a lock the purge holds waits for one batch at most. Batches are
+sized by time, not by count: each takes about BATCH_SECONDS, on any database and machine.
+Fewer, larger batches are cheaper (each batch rewrites the index pages it touches, and a
+random session key scatters its entries over the whole primary-key index), so the purge
+makes them as large as the time budget allows.
+"""
 
 import sys
 import time
@@ -6,13 +14,39 @@ import time
 from django.db import DEFAULT_DB_ALIAS, connections
 from tqdm import tqdm
 
-# SQLite keeps no queue of waiting writers: its busy handler retries a waiting login's write
-# every 100 ms (after a few quicker tries), and a purge that starts its next batch at once
-# takes the lock again before the login looks. Back to back, batches kept a login waiting
-# 2.9 s in SQLite's rollback-journal mode; in the WAL mode this project sets, a median
-# 0.13 s, against 0.05 s with this pause. A pause a little longer than the retry interval
-# lets every waiting write in.
-SQLITE_BATCH_PAUSE_SECONDS = 0.12
+# How long one batch may hold its locks: the longest a login should wait for a purge.
+BATCH_SECONDS = 0.25
+# The first batch, before the purge has timed any.
+FIRST_BATCH_ROWS = 10_000
+# A batch at most this many times the last: its time is a guess from the last one's rate.
+MOST_GROWTH = 2
+# SQLite keeps no queue of waiting writers: a waiting login's busy handler sleeps and
+# retries (SQLite sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, then 100 ms between
+# tries), and a purge that starts its next batch at once takes the lock again before the
+# login looks. A login that has waited less than one batch retries at least every 50 ms:
+# a pause a little longer lets every waiting write in.
+SQLITE_BATCH_PAUSE_SECONDS = 0.06
+
+
+class BatchSizer:
+    """How many rows the next batch takes, from the rate the batches so far deleted at.
+
+    A fixed `rows` gives batches of that size, whatever they take.
+    """
+
+    def __init__(self, *, seconds: float = BATCH_SECONDS, rows: int | None = None):
+        self.seconds = seconds
+        self.fixed = rows is not None
+        self.size = rows if rows is not None else FIRST_BATCH_ROWS
+        if self.size < 1:
+            raise ValueError(f"a batch takes at least one row, not {self.size}")
+
+    def took(self, *, rows: int, seconds: float) -> None:
+        """A batch of `rows` took `seconds`: size the next one to take self.seconds."""
+        if self.fixed or rows < self.size or seconds <= 0:
+            return  # the last, short batch says nothing of the rate
+        fitting = int(rows / seconds * self.seconds)
+        self.size = max(1, min(fitting, self.size * MOST_GROWTH))
 
 
 def batch_pause(*, using: str = DEFAULT_DB_ALIAS) -> float:
@@ -31,6 +65,8 @@ class BatchProgress:
         self.bar = tqdm(
             unit="rows", unit_scale=True, file=sys.stderr, disable=None if verbosity else True
         )
+        # Counting the rows first is only worth its scan to a bar that shows the total.
+        self.wants_total = not self.bar.disable
         self.started = self.last_mark = time.perf_counter()
         # The longest batch is the longest time a login may wait for the purge's lock; the
         # purge's pause before each batch but the first is no part of it.

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from jwt_demo.services import token_purge_expired
-from ways.batches import BatchProgress, batch_pause
+from ways.batches import BATCH_SECONDS, BatchProgress, batch_pause
 
 
 class Command(BaseCommand):
@@ -14,16 +14,28 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=10_000, help="tokens per batch")
+        parser.add_argument(
+            "--batch-seconds",
+            type=float,
+            default=BATCH_SECONDS,
+            help="how long one batch may take, in seconds: the longest a login waits",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=None,
+            help="a fixed number of token ids per batch instead",
+        )
 
-    def handle(self, *args, batch_size, verbosity, **options):
+    def handle(self, *args, batch_size, batch_seconds, verbosity, **options):
         pause = batch_pause()
         with BatchProgress(verbosity=verbosity, pause=pause) as progress:
             deleted, blacklisted = token_purge_expired(
                 batch_size=batch_size,
+                batch_seconds=batch_seconds,
                 pause=pause,
                 now=aware_utcnow(),
-                on_start=progress.start,
+                on_start=progress.start if progress.wants_total else None,
                 on_batch=progress.batch_done,
             )
         if verbosity:
