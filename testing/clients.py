@@ -27,11 +27,83 @@ def request_host() -> str:
     return allowed[0] if allowed else "localhost"
 
 
-class WayClient:
-    """Drives one way in through its real endpoints, as a browser or an API client would."""
+class WayVerbs:
+    """The verbs of one way in, the same for every client: subclasses carry the requests.
+
+    Like a browser a client keeps the cookies it is given and echoes the CSRF cookie in
+    X-CSRFToken on the POSTs of cookie ways; like an API client it keeps the tokens a header
+    way's login and refresh return and sends the access token as `Authorization: Bearer`.
+    """
+
+    csrf_cookie_name = "csrftoken"
+
+    def __init__(self):
+        self.tokens: dict[str, str] = {}
+
+    # What a subclass provides: the way's transport and paths, a request, a cookie's value.
+    transport: str
+
+    def path(self, verb: str) -> str:
+        raise NotImplementedError
+
+    def send(self, method: str, path: str, body: Mapping | None = None, headers=None):
+        raise NotImplementedError
+
+    def cookie(self, name: str) -> str | None:
+        raise NotImplementedError
+
+    @property
+    def uses_cookies(self) -> bool:
+        return self.transport == "cookie"
+
+    def authorization(self) -> dict[str, str]:
+        access = self.tokens.get("access")
+        return {"Authorization": f"Bearer {access}"} if access else {}
+
+    def csrf_headers(self) -> dict[str, str]:
+        if not self.uses_cookies:
+            return {}
+        if self.cookie(self.csrf_cookie_name) is None:
+            self.send("GET", self.path("login"))  # sets the CSRF cookie
+        return {"X-CSRFToken": self.cookie(self.csrf_cookie_name) or ""}
+
+    def post(self, verb: str, body: Mapping | None = None, *, csrf: bool = True):
+        return self.send("POST", self.path(verb), body, self.csrf_headers() if csrf else {})
+
+    def login(self, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD, **options):
+        self.tokens = {}  # a stale access token must not travel with a new login
+        answer = self.post("login", {"username": username, "password": password}, **options)
+        return self.tokens_keep(answer)
+
+    def resource(self, headers=None):
+        return self.send("GET", self.path("resource"), headers=headers)
+
+    def refresh(self):
+        return self.tokens_keep(self.post("refresh", self.refresh_body()))
+
+    def logout(self):
+        answer = self.post("logout", self.refresh_body())
+        if answer.status_code == HTTPStatus.OK and not self.uses_cookies:
+            self.tokens = {}  # what a client does: the server cannot take them back
+        return answer
+
+    def refresh_body(self) -> dict | None:
+        return None if self.uses_cookies else {"refresh": self.tokens.get("refresh", "")}
+
+    def tokens_keep(self, answer):
+        if answer.status_code == HTTPStatus.OK and not self.uses_cookies:
+            self.tokens = {key: answer.json()[key] for key in ("access", "refresh")}
+        return answer
+
+
+class WayClient(WayVerbs):
+    """Drives one way in through its real endpoints, in-process, with Django's test client."""
 
     def __init__(self, way: Way, *, https: bool = False, **client_defaults):
+        super().__init__()
         self.way = way
+        self.transport = way.transport
+        self.csrf_cookie_name = settings.CSRF_COOKIE_NAME
         self.https = https
         if https:
             # As a browser on this site would: Django's CSRF check demands a Referer on HTTPS.
@@ -40,54 +112,26 @@ class WayClient:
         # Django's test client skips CSRF checks unless told not to; real clients get them.
         self.client = Client(enforce_csrf_checks=True, **client_defaults)
         self.client_defaults = client_defaults
-        self.tokens: dict[str, str] = {}
 
-    @property
-    def uses_cookies(self) -> bool:
-        return self.way.transport == "cookie"
+    def path(self, verb: str) -> str:
+        return self.way.path(verb)
 
-    def csrf_headers(self) -> dict[str, str]:
-        if not self.uses_cookies:
-            return {}
-        if settings.CSRF_COOKIE_NAME not in self.client.cookies:
-            self.client.get(self.way.path("login"), secure=self.https)  # sets the CSRF cookie
-        return {"X-CSRFToken": self.client.cookies[settings.CSRF_COOKIE_NAME].value}
-
-    def post(self, verb: str, body=None, *, csrf: bool = True, **kwargs):
-        headers = self.csrf_headers() if csrf else {}
-        return self.client.post(
-            self.way.path(verb),
-            body,
+    def send(self, method: str, path: str, body: Mapping | None = None, headers=None):
+        headers = {**self.authorization(), **(headers or {})}
+        if method == "GET":
+            return self.client.get(path, headers=headers, secure=self.https)
+        return self.client.generic(
+            method,
+            path,
+            json.dumps(body) if body is not None else "",
             content_type="application/json",
             headers=headers,
             secure=self.https,
-            **kwargs,
         )
 
-    def login(self, username: str, password: str, **kwargs):
-        response = self.post("login", {"username": username, "password": password}, **kwargs)
-        if response.status_code == HTTPStatus.OK and not self.uses_cookies:
-            self.tokens = {key: response.json()[key] for key in ("access", "refresh")}
-        return response
-
-    def resource(self, headers=None):
-        if self.tokens:
-            headers = {"Authorization": f"Bearer {self.tokens['access']}", **(headers or {})}
-        return self.client.get(self.way.path("resource"), headers=headers, secure=self.https)
-
-    def refresh(self):
-        body = None if self.uses_cookies else {"refresh": self.tokens["refresh"]}
-        response = self.post("refresh", body)
-        if response.status_code == HTTPStatus.OK and not self.uses_cookies:
-            self.tokens = {key: response.json()[key] for key in ("access", "refresh")}
-        return response
-
-    def logout(self):
-        body = None if self.uses_cookies else {"refresh": self.tokens["refresh"]}
-        response = self.post("logout", body)
-        if response.status_code == HTTPStatus.OK and not self.uses_cookies:
-            self.tokens = {}  # what a client does: the server cannot take them back
-        return response
+    def cookie(self, name: str) -> str | None:
+        morsel = self.client.cookies.get(name)
+        return morsel.value if morsel is not None else None
 
     @property
     def credential_name(self) -> str:
@@ -117,14 +161,11 @@ class WayClient:
         return thief
 
 
-class WayHttpClient:
+class WayHttpClient(WayVerbs):
     """One browser or API client of one way in, over HTTP, with a requests.Session of its own.
 
     `way` is the way's entry in `GET /api/ways/`: the client knows nothing but the contract.
-    Like a browser it keeps the cookies it is given (requests keeps their paths and
-    deletions) and echoes the CSRF cookie in X-CSRFToken on the POSTs of cookie ways; like an
-    API client it keeps the tokens a header way's login and refresh return and sends the
-    access token as `Authorization: Bearer`.
+    requests keeps the cookies' paths and deletions, as a browser would.
     """
 
     def __init__(
@@ -135,8 +176,10 @@ class WayHttpClient:
         csrf_cookie_name: str = "csrftoken",
         timeout: float = 30,
     ):
+        super().__init__()
         self.base_url = base_url
         self.way = way
+        self.transport = way["transport"] if way else ""
         self.csrf_cookie_name = csrf_cookie_name
         self.timeout = timeout
         self.session = requests.Session()
@@ -144,14 +187,14 @@ class WayHttpClient:
         # proxy or CA bundle of the environment applies (it would override verify).
         self.session.trust_env = False
         self.session.verify = False
-        self.tokens: dict[str, str] = {}
         # Max-Age of each cookie as the server set it; the jar keeps an absolute expiry only.
         self.max_ages: dict[str, int] = {}
         self.session.hooks["response"].append(self._remember_max_ages)
 
-    def request(
-        self, method: str, path: str, body: Mapping | None = None, headers=None
-    ) -> requests.Response:
+    def path(self, verb: str) -> str:
+        return self.way[verb]
+
+    def send(self, method: str, path: str, body: Mapping | None = None, headers=None):
         headers = {**self.authorization(), **(headers or {})}
         if self.base_url.startswith("https://"):
             # As a browser on this site would: Django's CSRF check demands a Referer on HTTPS.
@@ -167,6 +210,9 @@ class WayHttpClient:
                 allow_redirects=False,
             )
 
+    def cookie(self, name: str) -> str | None:
+        return self.cookies.get(name)
+
     def close(self) -> None:
         self.session.close()
 
@@ -177,9 +223,6 @@ class WayHttpClient:
                     if morsel["max-age"]:
                         self.max_ages[name] = int(morsel["max-age"])
 
-    def authorization(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens['access']}"} if self.tokens else {}
-
     @property
     def cookies(self) -> dict[str, str]:
         return self.session.cookies.get_dict()
@@ -189,28 +232,6 @@ class WayHttpClient:
         prepared = self.session.prepare_request(requests.Request("GET", self.base_url + path))
         return prepared.headers.get("Cookie", "")
 
-    # The verbs of the way in.
-
-    @property
-    def uses_cookies(self) -> bool:
-        return self.way["transport"] == "cookie"
-
-    def csrf_headers(self) -> dict[str, str]:
-        if not self.uses_cookies:
-            return {}
-        if self.csrf_cookie_name not in self.cookies:
-            self.request("GET", self.way["login"])  # sets the CSRF cookie
-        return {"X-CSRFToken": self.cookies.get(self.csrf_cookie_name, "")}
-
-    def login(self, *, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD):
-        # A stale access token must not travel with a new login.
-        self.tokens = {}
-        credentials = {"username": username, "password": password}
-        answer = self.request("POST", self.way["login"], credentials, self.csrf_headers())
-        if answer.status_code == HTTPStatus.OK and not self.uses_cookies:
-            self.tokens = {key: answer.json()[key] for key in ("access", "refresh")}
-        return answer
-
     def log_in(self, **credentials) -> None:
         """Log in, as the README's curl examples do, or raise LoginFailed."""
         answer = self.login(**credentials)
@@ -218,23 +239,6 @@ class WayHttpClient:
             raise LoginFailed(
                 f"{self.way['name']}: login answered {answer.status_code}: {answer.text[:200]}"
             )
-
-    def resource(self):
-        return self.request("GET", self.way["resource"])
-
-    def refresh(self):
-        body = None if self.uses_cookies else {"refresh": self.tokens.get("refresh", "")}
-        answer = self.request("POST", self.way["refresh"], body, self.csrf_headers())
-        if answer.status_code == HTTPStatus.OK and not self.uses_cookies:
-            self.tokens = {key: answer.json()[key] for key in ("access", "refresh")}
-        return answer
-
-    def logout(self):
-        body = None if self.uses_cookies else {"refresh": self.tokens.get("refresh", "")}
-        answer = self.request("POST", self.way["logout"], body, self.csrf_headers())
-        if answer.status_code == HTTPStatus.OK and not self.uses_cookies:
-            self.tokens = {}  # what a client does: the server cannot take them back
-        return answer
 
     def copy(self, *, base_url: str | None = None) -> "WayHttpClient":
         """A new client holding a copy of these cookies and tokens, on this or another server.
@@ -261,7 +265,7 @@ def ways_served(base_url: str) -> dict[str, dict]:
     """The server's listing of its ways (GET /api/ways/), by name."""
     client = WayHttpClient(base_url)
     try:
-        return {way["name"]: way for way in client.request("GET", "/api/ways/").json()["ways"]}
+        return {way["name"]: way for way in client.send("GET", "/api/ways/").json()["ways"]}
     finally:
         client.close()
 

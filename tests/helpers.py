@@ -36,5 +36,5 @@ def way_named(name: str) -> Way:
 class WayClient(clients.WayClient):
     """The project's way client, logging in as the test user unless told otherwise."""
 
-    def login(self, username: str = "alice", password: str = PASSWORD, **kwargs):
-        return super().login(username, password, **kwargs)
+    def login(self, username: str = "alice", password: str = PASSWORD, **options):
+        return super().login(username, password, **options)
