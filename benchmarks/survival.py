@@ -138,8 +138,8 @@ class SurvivalRun:
                     self.ways = ways_served(base_url)
                 yield base_url
             finally:
-                # gunicorn's graceful stop waits out open keep-alive connections (2 s); a
-                # client used again later connects anew.
+                # gunicorn's graceful stop waits for open keep-alive connections to
+                # close: the clients close theirs first. One used again connects anew.
                 self.close_clients()
 
     def measure(self) -> tuple[dict, dict, dict]:
@@ -273,7 +273,8 @@ def credential_lifetime_s(client: WayHttpClient) -> int:
     if client.tokens:
         # SimpleJWT dates the access token's expiry from the moment its refresh token was
         # made (the pair's iat) but stamps the access token's own iat a moment later, which
-        # may fall in the next second: exp - iat of the access token alone is then 299 s.
+        # may fall in the next second: exp - iat of the access token alone is then one second
+        # short of the lifetime.
         access, refresh = (jwt_claims(client.tokens[kind]) for kind in ("access", "refresh"))
         return access["exp"] - refresh["iat"]
     # The credential cookie's Max-Age; the CSRF cookie's, longer, is not a credential.
