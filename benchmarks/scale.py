@@ -8,7 +8,6 @@ each cleanup command in a subprocess of its own (peak memory is that process's),
 the protected resource in-process at a small and at the full number of stored sessions.
 """
 
-import contextlib
 import gc
 import json
 import os
@@ -21,16 +20,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import django
-import psycopg
-import redis
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
@@ -44,10 +40,10 @@ from accounts.models import User
 from benchmarks.harness import Configured, round_robin_microseconds
 from benchmarks.host import processor_name
 from benchmarks.measure import floor_call
-from benchmarks.seeding import seed_clear, seed_user_ensure, seed_with_progress
+from benchmarks.seeding import seed, seed_clear, seed_user_ensure
 from jwt_demo.services import token_delete_many
 from testing.clients import WayClient, request_host
-from testing.servers import host_port, reachable
+from testing.servers import fresh_database, host_port, own_redis_keys, reachable
 from ways.registry import (
     SESSION_ROWS,
     SESSIONS_CACHE,
@@ -181,82 +177,33 @@ def measure_scale(
         ],
         "databases": {},
     }
-    with redis_prefix(redis_url=redis_url) as redis_env:
-        if not redis_env.get("REDIS_URL"):
-            say(f"Redis at {redis_url} is not reachable: the local-memory cache it is.")
-        with sqlite_database() as database_url:
-            say(f"sqlite: seeding and measuring {count} per kind")
-            results["databases"]["sqlite"] = worker_run(
-                count=count, env={**redis_env, "DATABASE_URL": database_url}, quiet=not progress
-            )
-        try:
-            with postgres_database(server_url=postgres_url) as database_url:
-                say(f"postgresql: seeding and measuring {count} per kind")
-                results["databases"]["postgresql"] = worker_run(
-                    count=count,
-                    env={**redis_env, "DATABASE_URL": database_url},
-                    quiet=not progress,
-                )
-        except Unreachable as error:
-            say(f"postgresql: skipped: {error}")
-            results["databases"]["postgresql"] = {"skipped": str(error)}
+    if redis_url and not reachable(*host_port(redis_url, 6379)):
+        say(f"Redis at {redis_url} is not reachable: the local-memory cache it is.")
+        redis_url = ""
+    servers = {"sqlite": "sqlite://", "postgresql": postgres_url or ""}
+    with own_redis_keys({"REDIS_URL": redis_url or ""}, label="scale") as prefix:
+        for name, database_url in servers.items():
+            problem = database_problem(database_url)
+            if problem:
+                say(f"{name}: skipped: {problem}")
+                results["databases"][name] = {"skipped": problem}
+                continue
+            env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url or ""}
+            with fresh_database(env, label="scale") as fresh_url:
+                say(f"{name}: seeding and measuring {count} per kind")
+                env |= {"DATABASE_URL": fresh_url, "CACHE_KEY_PREFIX": prefix}
+                results["databases"][name] = worker_run(count=count, env=env, quiet=not progress)
     return results
 
 
-# --- Databases and keys of the bench's own ----------------------------------------------------
-
-
-class Unreachable(Exception):
-    """A service the bench can do without is not there."""
-
-
-@contextlib.contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as directory:
-        yield f"sqlite:///{Path(directory) / 'scale.sqlite3'}"
-
-
-@contextlib.contextmanager
-def postgres_database(*, server_url: str | None) -> Iterator[str]:
-    """A database of the bench's own on the server, dropped afterwards whatever happens."""
-    if not server_url:
-        raise Unreachable("no PostgreSQL server given")
-    parts = urlsplit(server_url)
-    try:
-        admin = psycopg.connect(
-            urlunsplit(parts._replace(scheme="postgresql")), autocommit=True, connect_timeout=3
-        )
-    except psycopg.OperationalError as error:
-        raise Unreachable(f"PostgreSQL at {parts.hostname}:{parts.port or 5432}: {error}") from None
-    name = f"bench_scale_{os.getpid()}_{secrets.token_hex(3)}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield urlunsplit(parts._replace(path=f"/{name}"))
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
-def redis_prefix(*, redis_url: str | None) -> Iterator[dict[str, str]]:
-    """Environment for a Redis key prefix of the bench's own; its keys are deleted afterwards."""
-    if not redis_url or not reachable(*host_port(redis_url, 6379)):
-        yield {"REDIS_URL": ""}
-        return
-    prefix = f"benchscale{secrets.token_hex(4)}"
-    try:
-        yield {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": prefix}
-    finally:
-        client = redis.Redis.from_url(redis_url)
-        batch = []
-        # Only our prefix: the cache aliases write under "<prefix>-<alias>".
-        for key in client.scan_iter(match=f"{prefix}-*", count=10_000):
-            batch.append(key)
-            if len(batch) == 10_000:
-                client.unlink(*batch)
-                batch = []
-        if batch:
-            client.unlink(*batch)
+def database_problem(database_url: str) -> str | None:
+    """Why the bench cannot measure on this database server, or None."""
+    if not database_url:
+        return "no PostgreSQL server given"
+    if database_url.startswith("sqlite:"):
+        return None
+    host, port = host_port(database_url, 5432)
+    return None if reachable(host, port) else f"PostgreSQL at {host}:{port} is not reachable"
 
 
 # --- The worker: one database -----------------------------------------------------------------
@@ -316,7 +263,7 @@ def database_label() -> str:
 
 def seeded(*, way: str, count: int, bars: bool) -> dict:
     """Seed `count` of a way's stored state, with a bar on a terminal; returns how it went."""
-    outcome, seconds = seed_with_progress(
+    outcome = seed(
         way=way,
         count=count,
         expired_fraction=EXPIRED_FRACTION,
@@ -327,8 +274,8 @@ def seeded(*, way: str, count: int, bars: bool) -> dict:
         "rows": outcome.written,
         "expired_rows": outcome.expired,
         "blacklisted_rows": outcome.blacklisted,
-        "seconds": round(seconds, 2),
-        "rows_per_second": round(outcome.written / seconds) if outcome.written else 0,
+        "seconds": round(outcome.seconds, 2),
+        "rows_per_second": round(outcome.written / outcome.seconds) if outcome.written else 0,
         **({"skipped": outcome.skipped} if outcome.skipped else {}),
     }
 

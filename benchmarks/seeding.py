@@ -4,7 +4,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import islice
 
@@ -45,7 +45,7 @@ BATCH_SIZE = 10_000
 # starts a little later still finds exactly the expired rows that were seeded as expired.
 EXPIRY_MARGIN = timedelta(hours=1)
 
-Progress = Callable[[int], None]
+Progress = Callable[[int], object]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +58,7 @@ class Seeded:
     expired: int = 0
     blacklisted: int | None = None  # for tokens
     skipped: str = ""  # why nothing was written, if nothing was
+    seconds: float = 0.0
 
 
 def seed_user_ensure() -> User:
@@ -162,69 +163,45 @@ def session_seed(
     count: int,
     expired_fraction: float,
     batch_size: int = BATCH_SIZE,
-    progress: Progress | None = None,
+    progress: Progress,
 ) -> Seeded:
-    """django_session rows of a way that keeps them, `expired_fraction` of them expired.
+    """Sessions of a session way, as it keeps them: django_session rows, Redis keys or both.
 
-    For a way that also keeps a copy in the cache (cached-db), the live ones get their copy
-    when the sessions cache is Redis.
+    `expired_fraction` of the rows are expired. Keys in the cache are all live (Redis drops
+    expired keys itself) and written only when the sessions cache is Redis.
     """
     registered = WAYS_BY_NAME[way]
-    if SESSION_ROWS not in registered.stores:
-        raise ValueError(f"{way!r} keeps no django_session rows")
-    user = seed_user_ensure()
-    expired = expired_count(count=count, expired_fraction=expired_fraction)
-    now = timezone.now()
-    data = seeded_session_data(user=user, way=way)
-    # Every row holds the same data, encoded once: signing a million copies would take longer
-    # than writing them, and the row size is the same.
-    encoded = DatabaseSessionStore().encode(data)
-    lifetime = timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    rows = SESSION_ROWS in registered.stores
     redis = sessions_cache_redis_client() if registered.cache_key_prefix else None
-    dates = expiry_dates(now=now, count=count, expired=expired, lifetime=lifetime)
-    for batch in batched(dates, batch_size):
-        rows = [(seeded_session_key(), encoded, expire_date) for expire_date in batch]
-        with transaction.atomic():
-            rows_insert(
-                model=Session, fields=("session_key", "session_data", "expire_date"), rows=rows
-            )
-        if redis is not None:
-            live = [
-                (registered.cache_key_prefix + key, date) for key, _, date in rows if date > now
-            ]
-            cache_entries_set(client=redis, entries=live, value=data, now=now)
-        if progress:
-            progress(len(batch))
-    return Seeded(way=way, written=count, expired=expired)
-
-
-def cache_session_seed(
-    *, way: str, count: int, batch_size: int = BATCH_SIZE, progress: Progress | None = None
-) -> Seeded:
-    """Sessions of a way that keeps them in the cache only, as Redis keys, all live.
-
-    Redis drops expired keys itself.
-    """
-    redis = sessions_cache_redis_client()
-    if redis is None:
+    if not rows and redis is None:
         return Seeded(
             way=way,
             written=0,
             unit="keys",
             skipped="the sessions cache is not Redis: local memory lives and dies with a process",
         )
-    prefix = WAYS_BY_NAME[way].cache_key_prefix
-    user = seed_user_ensure()
+    expired = expired_count(count=count, expired_fraction=expired_fraction) if rows else 0
     now = timezone.now()
-    data = seeded_session_data(user=user, way=way)
+    data = seeded_session_data(user=seed_user_ensure(), way=way)
+    # Every row holds the same data, encoded once: signing a million copies would take longer
+    # than writing them, and the row size is the same.
+    encoded = DatabaseSessionStore().encode(data)
     lifetime = timedelta(seconds=settings.SESSION_COOKIE_AGE)
-    dates = expiry_dates(now=now, count=count, expired=0, lifetime=lifetime)
+    dates = expiry_dates(now=now, count=count, expired=expired, lifetime=lifetime)
     for batch in batched(dates, batch_size):
-        entries = [(prefix + seeded_session_key(), date) for date in batch]
-        cache_entries_set(client=redis, entries=entries, value=data, now=now)
-        if progress:
-            progress(len(batch))
-    return Seeded(way=way, written=count, unit="keys")
+        sessions = [(seeded_session_key(), expire_date) for expire_date in batch]
+        if rows:
+            with transaction.atomic():
+                rows_insert(
+                    model=Session,
+                    fields=("session_key", "session_data", "expire_date"),
+                    rows=[(key, encoded, date) for key, date in sessions],
+                )
+        if redis is not None:
+            live = [(registered.cache_key_prefix + key, d) for key, d in sessions if d > now]
+            cache_entries_set(client=redis, entries=live, value=data, now=now)
+        progress(len(batch))
+    return Seeded(way=way, written=count, unit="rows" if rows else "keys", expired=expired)
 
 
 def cache_entries_set(*, client, entries: list[tuple[str, datetime]], value, now: datetime) -> None:
@@ -243,7 +220,7 @@ def token_seed(
     expired_fraction: float,
     blacklisted_fraction: float = 0.1,
     batch_size: int = BATCH_SIZE,
-    progress: Progress | None = None,
+    progress: Progress,
 ) -> Seeded:
     """Outstanding refresh tokens of the seed user for the way, some expired, some blacklisted.
 
@@ -282,8 +259,7 @@ def token_seed(
                 fields=("token", "blacklisted_at"),
                 rows=[(pk, now) for pk in ids],
             )
-        if progress:
-            progress(len(batch))
+        progress(len(batch))
     return Seeded(
         way=way,
         written=count,
@@ -310,16 +286,18 @@ def token_row(*, user: User, way: str, expires_at: datetime, lifetime: timedelta
     return (user.pk, jti, token, created_at, expires_at)
 
 
-def seed_with_progress(
+def seed(
     *,
     way: str,
     count: int,
     expired_fraction: float,
     blacklisted_fraction: float = 0.1,
     batch_size: int = BATCH_SIZE,
-    bar: bool = True,
-) -> tuple[Seeded, float]:
-    """seed(), with a progress bar on a terminal if `bar`; also returns the seconds it took."""
+    bar: bool = False,
+) -> Seeded:
+    """Seed one way's own kind of stored state, with a progress bar on a terminal if `bar`."""
+    if way not in SEED_WAYS:
+        raise ValueError(f"cannot seed {way!r}: choose one of {', '.join(SEED_WAYS)}")
     started = time.perf_counter()
     # disable=None: a bar on a terminal, nothing in a log or a pipe.
     with tqdm(
@@ -330,48 +308,13 @@ def seed_with_progress(
         file=sys.stderr,
         disable=None if bar else True,
     ) as progress:
-        seeded = seed(
-            way=way,
-            count=count,
-            expired_fraction=expired_fraction,
-            blacklisted_fraction=blacklisted_fraction,
-            batch_size=batch_size,
-            progress=progress.update,
-        )
-    return seeded, time.perf_counter() - started
-
-
-def seed(
-    *,
-    way: str,
-    count: int,
-    expired_fraction: float,
-    blacklisted_fraction: float = 0.1,
-    batch_size: int = BATCH_SIZE,
-    progress: Progress | None = None,
-) -> Seeded:
-    """Seed one way: the way's own kind of stored state."""
-    if way not in SEED_WAYS:
-        raise ValueError(f"cannot seed {way!r}: choose one of {', '.join(SEED_WAYS)}")
-    stores = WAYS_BY_NAME[way].stores
-    if TOKEN_ROWS in stores:
-        return token_seed(
-            way=way,
-            count=count,
-            expired_fraction=expired_fraction,
-            blacklisted_fraction=blacklisted_fraction,
-            batch_size=batch_size,
-            progress=progress,
-        )
-    if SESSION_ROWS in stores:
-        return session_seed(
-            way=way,
-            count=count,
-            expired_fraction=expired_fraction,
-            batch_size=batch_size,
-            progress=progress,
-        )
-    return cache_session_seed(way=way, count=count, batch_size=batch_size, progress=progress)
+        options = {"way": way, "count": count, "batch_size": batch_size}
+        options |= {"expired_fraction": expired_fraction, "progress": progress.update}
+        if TOKEN_ROWS in WAYS_BY_NAME[way].stores:
+            seeded = token_seed(blacklisted_fraction=blacklisted_fraction, **options)
+        else:
+            seeded = session_seed(**options)
+    return replace(seeded, seconds=time.perf_counter() - started)
 
 
 def seed_clear(*, batch_size: int = BATCH_SIZE) -> dict[str, int]:

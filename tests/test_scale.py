@@ -31,7 +31,6 @@ from benchmarks.scale import (
 from benchmarks.seeding import (
     SEED_SESSION_KEY_PREFIX,
     SEED_USERNAME,
-    cache_session_seed,
     seed,
     seed_clear,
     sessions_cache_redis_client,
@@ -138,7 +137,7 @@ def test_seeding_the_cache_way_needs_redis(db, settings):
         "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
 
-    outcome = cache_session_seed(way="cache", count=10)
+    outcome = seed(way="cache", count=10, expired_fraction=0)
 
     assert outcome.written == 0
     assert "not Redis" in outcome.skipped

@@ -6,8 +6,8 @@ from benchmarks.seeding import (
     BATCH_SIZE,
     SEED_USERNAME,
     SEED_WAYS,
+    seed,
     seed_clear,
-    seed_with_progress,
 )
 
 
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         if count < 0 or not 0 <= expired_fraction <= 1 or not 0 <= blacklisted_fraction <= 1:
             raise CommandError("--count must not be negative, nor a fraction outside 0..1.")
         for name in SEED_WAYS if way == "all" else [way]:
-            seeded, elapsed = seed_with_progress(
+            seeded = seed(
                 way=name,
                 count=count,
                 expired_fraction=expired_fraction,
@@ -64,5 +64,5 @@ class Command(BaseCommand):
             extra = f", {seeded.blacklisted} blacklisted" if seeded.blacklisted is not None else ""
             self.stdout.write(
                 f"{name}: {seeded.written} {seeded.unit} ({seeded.expired} expired{extra}) "
-                f"in {elapsed:.1f} s."
+                f"in {seeded.seconds:.1f} s."
             )
