@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from config.profiles import security_profile
-from testing.servers import is_postgresql, reachable
+from testing.servers import is_postgresql, reachable, services
 from ways.registry import WAYS, Way, cache_description, database_description
 
 from helpers import PASSWORD, WayClient
@@ -35,17 +35,6 @@ POSTGRESQL_URL = (
 )
 
 
-def configured_services() -> dict[str, tuple[str, int]]:
-    services = {}
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("postgresql"):
-        services["PostgreSQL (DATABASE_URL)"] = (database["HOST"], int(database["PORT"] or 5432))
-    if settings.REDIS_URL:
-        url = urlsplit(settings.REDIS_URL)
-        services["Redis (REDIS_URL)"] = (url.hostname, url.port or 6379)
-    return services
-
-
 def skip_or_fail_without(service: str) -> None:
     """Skip the test on a laptop without the service; fail it when REQUIRE_SERVICES=1."""
     message = f"{service} is not reachable"
@@ -59,7 +48,8 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    down = [name for name, address in configured_services().items() if not reachable(*address)]
+    # The services the run's settings were made from: DATABASE_URL's PostgreSQL, REDIS_URL.
+    down = [name for name, address in services(os.environ).items() if not reachable(*address)]
     if not down:
         return
     message = f"{', '.join(down)} not reachable"
