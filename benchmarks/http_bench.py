@@ -3,7 +3,6 @@
 import os
 from collections.abc import Callable
 
-from testing.clients import WayHttpClient, ways_served
 from testing.servers import (
     THREADS_PER_WORKER,
     demo_database,
@@ -11,7 +10,7 @@ from testing.servers import (
     own_redis_keys,
     server_environment,
 )
-from testing.wrk import CONNECTIONS, WrkMissing, credential_headers, wrk_run
+from testing.wrk import CONNECTIONS, WrkMissing, wrk_every_way
 
 # One gunicorn worker: gunicorn hands a burst of new keep-alive connections to whichever
 # worker wakes first, so with several of them wrk's connections may all land on one, and
@@ -38,14 +37,6 @@ def measure_http(*, seconds: float, say: Callable[[str], None] = print) -> dict:
         env["DATABASE_URL"], env["CACHE_KEY_PREFIX"] = database_url, prefix
         with gunicorn_serving(env, workers=WORKERS) as base_url:
             try:
-                rows = {"floor": wrk_run(f"{base_url}/api/ways/", {}, seconds=seconds)}
+                return {**measured, "rows": wrk_every_way(base_url, seconds=seconds, say=say)}
             except WrkMissing as missing:
                 return {**measured, "skipped": str(missing)}
-            for name, way in ways_served(base_url).items():
-                say(f"HTTP {name}")
-                client = WayHttpClient(base_url, way)
-                client.log_in()
-                headers = credential_headers(client, way["resource"])
-                client.close()
-                rows[name] = wrk_run(base_url + way["resource"], headers, seconds=seconds)
-    return {**measured, "rows": rows}

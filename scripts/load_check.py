@@ -29,7 +29,6 @@ from tabulate import tabulate
 # Run as a script, this file's directory is on the path, not the project it belongs to.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from testing.clients import WayHttpClient, ways_served
 from testing.servers import (
     THREADS_PER_WORKER,
     demo_database,
@@ -39,20 +38,7 @@ from testing.servers import (
     services_problem,
     serving_workers,
 )
-from testing.wrk import CONNECTIONS, credential_headers, wrk_run
-
-
-def measured_rows(base_url: str, *, seconds: float) -> dict[str, dict]:
-    rows = {"floor: GET /api/ways/": wrk_run(f"{base_url}/api/ways/", {}, seconds=seconds)}
-    for name, way in ways_served(base_url).items():
-        client = WayHttpClient(base_url, way)
-        try:
-            client.log_in()
-            headers = credential_headers(client, way["resource"])
-        finally:
-            client.close()
-        rows[name] = wrk_run(base_url + way["resource"], headers, seconds=seconds)
-    return rows
+from testing.wrk import CONNECTIONS, wrk_every_way
 
 
 def report(rows: dict[str, dict]) -> str:
@@ -108,7 +94,7 @@ def main() -> int:
             f"{args.seconds:g} s per way"
         )
         with gunicorn_serving(env, workers=workers) as base_url:
-            rows = measured_rows(base_url, seconds=args.seconds)
+            rows = wrk_every_way(base_url, seconds=args.seconds)
     print(report(rows))
     errors = sum(row["errors"] for row in rows.values())
     if errors or not all(row["requests"] for row in rows.values()):

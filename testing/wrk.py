@@ -8,6 +8,9 @@ Install it with `apt-get install wrk`; `.ci/run` does.
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
+
+from testing.clients import WayHttpClient, ways_served
 
 CONNECTIONS = 16
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -50,8 +53,28 @@ def wrk_run(
     }
 
 
-def credential_headers(client, path: str) -> dict[str, str]:
-    """What a logged-in WayHttpClient sends with a GET of path: its cookies, or its token."""
+def wrk_every_way(
+    base_url: str, *, seconds: float, say: Callable[[str], None] = lambda line: None
+) -> dict[str, dict]:
+    """wrk on the floor (GET /api/ways/, anonymous), then on every way's resource, logged in.
+
+    The ways are those the server lists; each logs in through its real endpoint first.
+    """
+    rows = {"floor": wrk_run(f"{base_url}/api/ways/", {}, seconds=seconds)}
+    for name, way in ways_served(base_url).items():
+        say(f"HTTP {name}")
+        client = WayHttpClient(base_url, way)
+        try:
+            client.log_in()
+            headers = credential_headers(client, way["resource"])
+        finally:
+            client.close()
+        rows[name] = wrk_run(base_url + way["resource"], headers, seconds=seconds)
+    return rows
+
+
+def credential_headers(client: WayHttpClient, path: str) -> dict[str, str]:
+    """What a logged-in client sends with a GET of path: its cookies, or its token."""
     if client.uses_cookies:
         return {"Cookie": client.cookie_header(path)}
     return client.authorization()
