@@ -5,12 +5,14 @@ import os
 import platform
 import secrets
 import statistics
+import sys
 from pathlib import Path
 
 import django
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from tqdm import tqdm
 
 from accounts.models import User
 from benchmarks.host import processor_name
@@ -44,14 +46,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, output_dir, quick, scale_results, **options):
         timing = Timing(batches=3, per_batch=20) if quick else Timing(batches=30, per_batch=50)
-        steps = [
-            *(f"way {way.name}" for way in WAYS),
-            "growth",
-            "HTTP",
-            "survival",
-            "write",
-        ]
-        progress = Progress(steps, self.stderr)
+        # disable=None: a bar on a terminal, nothing in a log or a pipe.
+        progress = tqdm(total=len(WAYS) + 4, unit="step", file=sys.stderr, disable=None)
         results = {
             "meta": {
                 "command": "python manage.py compare" + (" --quick" if quick else ""),
@@ -74,15 +70,16 @@ class Command(BaseCommand):
             results["user_lookup_us"] = user_lookup_microseconds(timing, user)
             results["ways"] = []
             for way in WAYS:
-                progress.step()
+                progress.set_description(f"way {way.name}")
                 measured = measure_way(way, user=user, password=password, timing=timing)
                 measured["fast_tradeoff"] = measure_fast_tradeoff(way, user)
                 results["ways"].append(measured)
+                progress.update()
             # Each way's ratios are to the floor timed beside it; this one is for reading.
             results["floor_us"] = round(
                 statistics.median(way["floor_us"] for way in results["ways"]), 1
             )
-            progress.step()
+            progress.set_description("growth")
             results["growth"] = [
                 {"way": way.name, "rows": measure_growth(way)} for way in SESSION_WAYS
             ]
@@ -91,14 +88,17 @@ class Command(BaseCommand):
             created_sessions_delete()
             OutstandingToken.objects.filter(user=user).delete()
             user.delete()
-        progress.step()
+        progress.update()
+        progress.set_description("HTTP")
         results["http"] = measure_http(seconds=1 if quick else 3, say=lambda message: None)
-        progress.step()
+        progress.update()
+        progress.set_description("survival")
         results["survival"] = measure_survival()
         scale = Path(scale_results)
         if scale.exists():
             results["scale"] = json.loads(scale.read_text())
-        progress.step()
+        progress.update()
+        progress.set_description("write")
         output = Path(output_dir)
         output.mkdir(parents=True, exist_ok=True)
         write_json(results, output / "comparison.json")
@@ -107,26 +107,6 @@ class Command(BaseCommand):
         readme = Path(settings.BASE_DIR) / "README.md"
         if output.resolve() == (Path(settings.BASE_DIR) / "docs").resolve():
             write_readme_blocks(results, readme)
-        progress.done()
+        progress.update()
+        progress.close()
         self.stdout.write(f"Wrote {output / 'comparison.md'}, .json and .png.")
-
-
-class Progress:
-    """A one-line progress bar on stderr."""
-
-    def __init__(self, steps: list[str], stream):
-        self.steps, self.stream, self.done_steps = steps, stream, 0
-
-    def step(self) -> None:
-        label = self.steps[self.done_steps] if self.done_steps < len(self.steps) else ""
-        self.done_steps += 1
-        filled = round(30 * self.done_steps / len(self.steps))
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done_steps}/{len(self.steps)} "
-            f"{label:<20}",
-            ending="",
-        )
-        self.stream.flush()
-
-    def done(self) -> None:
-        self.stream.write("")
