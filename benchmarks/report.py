@@ -322,12 +322,44 @@ def cleanup_sentences(scale: dict) -> str:
         for side in ("stock", "ours")
     }
     peak = max(cleanup["ours"]["peak_rss_mb"] for _, _, cleanup in cleanups)
-    return (
+    sentences = [
         f"Ours was at least as fast as stock in {faster} of the {len(cleanups)} cleanups "
         f"(speed-ups {span(speedups)}), with a peak of {peak} MB. While they ran, the longest "
         f"a login waited was {waits['ours']} s during ours and {waits['stock']} s during "
         f"stock; {refused['ours']} logins were refused during ours, {refused['stock']} during "
         "stock."
+    ]
+    targets = scale["targets"]
+    missed = [
+        f"{database['database']} {kind}"
+        for database, kind, cleanup in cleanups
+        if not cleanup_targets_met(cleanup, targets)
+    ]
+    sentences.append(
+        f"The targets (a speed-up of at least {targets['cleanup_speedup_min']}×, a peak of at "
+        f"most {targets['cleanup_peak_rss_mb_max']} MB, no login waiting longer than "
+        f"{targets['login_wait_seconds_max']} s, none refused) were met by "
+        f"{len(cleanups) - len(missed)} of the {len(cleanups)} cleanups"
+        + (f"; not by {', '.join(missed)}." if missed else ".")
+    )
+    for database, kind, cleanup in cleanups:
+        if cleanup["speedup"] < 1 and "one_transaction" in cleanup:
+            sentences.append(
+                f"On {database['database']}, stock's {kind} cleanup took "
+                f"{cleanup['stock_over_one_transaction']}× the least any cleanup of the same "
+                "rows takes (one transaction, in-process, below); ours, in batches that each "
+                f"let the waiting logins in, took {cleanup['ours_over_one_transaction']}× it."
+            )
+    return " ".join(sentences)
+
+
+def cleanup_targets_met(cleanup: dict, targets: dict) -> bool:
+    logins = cleanup["ours"]["logins_while_running"]
+    return (
+        cleanup["speedup"] >= targets["cleanup_speedup_min"]
+        and cleanup["ours"]["peak_rss_mb"] <= targets["cleanup_peak_rss_mb_max"]
+        and logins["longest_wait_seconds"] <= targets["login_wait_seconds_max"]
+        and not logins["failed"]
     )
 
 
@@ -413,6 +445,16 @@ def write_readme_blocks(results: dict, readme: Path) -> None:
     readme_block_write(readme, "comparison", body)
     if "scale" in results:
         write_readme_scale(results["scale"], readme)
+
+
+def scale_summary(scale: dict) -> str:
+    """The results for a terminal: the docs' section on them, and the databases skipped."""
+    skipped = [
+        f"{name}: skipped: {database['skipped']}"
+        for name, database in scale["databases"].items()
+        if "skipped" in database
+    ]
+    return "\n".join([render("scale.md", **scale_context(scale)), *skipped])
 
 
 def write_readme_scale(scale: dict, readme: Path) -> None:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from tabulate import tabulate
 
-from benchmarks.report import write_readme_scale
+from benchmarks.report import scale_summary, write_readme_scale
 from benchmarks.scale import (
     DEFAULT_COUNT,
     POSTGRES_URL,
@@ -65,90 +64,8 @@ class Command(BaseCommand):
         readme = Path(settings.BASE_DIR) / "README.md"
         if path.resolve() == (Path(settings.BASE_DIR) / "docs" / "scale.json").resolve():
             write_readme_scale(results, readme)
-        for line in summary_lines(results):
-            self.stdout.write(line)
+        self.stdout.write(scale_summary(results))
         self.stdout.write(f"Wrote {path}.")
 
     def say(self, line: str) -> None:
         self.stderr.write(line)
-
-
-def summary_lines(results: dict) -> list[str]:
-    """The results as a few tables on the terminal, one block per database."""
-    count = results["count"]
-    lines = []
-    for name, result in results["databases"].items():
-        if "skipped" in result:
-            lines.append(f"{name}: skipped: {result['skipped']}")
-            continue
-        lines.append(f"{name}: {result['database']}; sessions cache: {result['cache']}")
-        rows = []
-        for kind, cleanup in result["cleanup"].items():
-            for side in ("stock", "ours"):
-                run = cleanup[side]
-                logins = run["logins_while_running"]
-                rows.append(
-                    [
-                        f"{kind}: {run['command'].removeprefix('manage.py ')}",
-                        run["seconds"],
-                        run["peak_rss_mb"],
-                        " + ".join(str(rows) for rows in run["rows_deleted"].values()),
-                        f"{cleanup['speedup']:.2f}×" if side == "ours" else "",
-                        logins["longest_wait_seconds"],
-                        f"{logins['failed']} of {logins['writes']}",
-                    ]
-                )
-            rows.append(
-                [
-                    f"{kind}: one transaction, in-process",
-                    round(cleanup["one_transaction"]["seconds"], 2),
-                    "",
-                    "",
-                    f"{cleanup['stock_over_one_transaction']:.2f}× (stock ÷ this)",
-                    "",
-                    "",
-                ]
-            )
-        lines.append(
-            tabulate(
-                rows,
-                headers=[
-                    f"cleanup of {count:,} rows",
-                    "seconds",
-                    "peak RSS MB",
-                    "rows deleted",
-                    "speed-up",
-                    "login wait s",
-                    "failed logins",
-                ],
-            )
-        )
-        per_request = result["per_request"]
-        floor = per_request["floor_us_per_request"]
-        small = f"at {results['small_count']:,}"
-        rows = [["(floor: a bare JSON view)", floor["small"], floor["large"], floor["small_again"]]]
-        rows += [
-            [
-                way,
-                costs["us_per_request_small"],
-                costs["us_per_request_large"],
-                costs["us_per_request_small_again"],
-                costs["ratio"],
-                costs["raw_ratio"],
-            ]
-            for way, costs in per_request["ways"].items()
-        ]
-        lines.append(
-            tabulate(
-                rows,
-                headers=[
-                    "µs per resource request",
-                    small,
-                    f"at {count:,}",
-                    f"{small} again",
-                    "ratio",
-                    "raw ratio",
-                ],
-            )
-        )
-    return lines
