@@ -11,6 +11,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -252,6 +253,21 @@ def test_purge_expired_sessions_command_reports(user, capsys):
     )
     assert Session.objects.count() == 21
     assert client.resource().status_code == HTTPStatus.OK
+
+
+@pytest.mark.parametrize("command", ["purge_expired_sessions", "purge_expired_tokens"])
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("--batch-size=0", "--batch-size must be at least 1, not 0."),
+        ("--batch-size=-5", "--batch-size must be at least 1, not -5."),
+        ("--batch-seconds=0", "--batch-seconds must be more than 0, not 0.0."),
+        ("--batch-seconds=nan", "--batch-seconds must be more than 0, not nan."),
+    ],
+)
+def test_purge_commands_refuse_batches_that_cannot_run(db, command, argument, message):
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command(command, argument)
 
 
 def pauses_recorded(monkeypatch, *modules) -> list[float]:

@@ -11,6 +11,7 @@ makes them as large as the time budget allows.
 import sys
 import time
 
+from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from tqdm import tqdm
 
@@ -96,3 +97,49 @@ class BatchProgress:
         self.longest, self.last_mark = max(self.longest, took), mark
         self.batches += 1
         self.bar.update(rows)
+
+
+class PurgeCommand(BaseCommand):
+    """A purge for cron: batches sized by time (or a fixed size), progress on a terminal.
+
+    A subclass says what it deletes in `purge`, which takes the batching keywords of the
+    purge services and returns the sentence that reports what it deleted.
+    """
+
+    # A cron job has nothing for the system checks to find: the server ran them when it
+    # started, and on a small table they would be most of the purge's run time.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--batch-seconds",
+            type=float,
+            default=BATCH_SECONDS,
+            help="how long one batch may take, in seconds: the longest a login waits",
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=None, help="a fixed number of rows per batch instead"
+        )
+
+    def handle(self, *args, batch_size, batch_seconds, verbosity, **options):
+        if batch_size is not None and batch_size < 1:
+            raise CommandError(f"--batch-size must be at least 1, not {batch_size}.")
+        if not batch_seconds > 0:
+            raise CommandError(f"--batch-seconds must be more than 0, not {batch_seconds}.")
+        pause = batch_pause()
+        with BatchProgress(verbosity=verbosity, pause=pause) as progress:
+            deleted = self.purge(
+                batch_size=batch_size,
+                batch_seconds=batch_seconds,
+                pause=pause,
+                on_start=progress.start if progress.wants_total else None,
+                on_batch=progress.batch_done,
+            )
+        if verbosity:
+            self.stdout.write(
+                f"Deleted {deleted} in {progress.elapsed:.2f} s "
+                f"(longest batch {progress.longest:.3f} s)."
+            )
+
+    def purge(self, **batching) -> str:
+        raise NotImplementedError
