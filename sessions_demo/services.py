@@ -85,13 +85,18 @@ def session_purge_expired(
         on_start(expired.count())
     sizer = BatchSizer(seconds=batch_seconds, rows=batch_size)
     deleted = 0
+    remaining = expired
     while True:
         started = time.perf_counter()
         # The expiry dates that open and close the next batch, off the expire_date index.
-        batch = expired.order_by("expire_date")[: sizer.size]
+        batch = remaining.order_by("expire_date")[: sizer.size]
         bounds = batch.aggregate(first=Min("expire_date"), last=Max("expire_date"))
         if bounds["last"] is None:
             return deleted
+        # The next batch starts past this one: PostgreSQL leaves the index entries of the
+        # rows it deleted until a vacuum, and a search from the oldest date would walk them
+        # all again, each batch more of them.
+        remaining = expired.filter(expire_date__gt=bounds["last"])
         # Session has no relations and no delete signals: one DELETE, no rows loaded. Both
         # bounds, though the first is the oldest: with stale statistics PostgreSQL takes a
         # one-sided range for much of the table and scans it all, every batch.
