@@ -1,14 +1,13 @@
 """Calling the WSGI application in-process, timing it, and counting what a request does."""
 
-import io
 import statistics
-import sys
 import time
-from collections import Counter
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from unittest import mock
+from wsgiref.util import setup_testing_defaults
 
 from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
@@ -29,32 +28,22 @@ STOCK_MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 CACHE_METHODS = ("get", "set", "add", "delete", "has_key", "touch", "get_many", "set_many")
+CACHE_WRITES = ("set", "add", "delete", "set_many")
 WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE")
+
+
+def cookie_header(cookies: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
 def environ_for(path: str, *, cookies: dict[str, str] | None = None, headers=None) -> dict:
     """The WSGI environ of a GET, as a server would pass it: built once, copied per call."""
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "SERVER_NAME": request_host(),
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": request_host(),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
+    environ = {"PATH_INFO": path, "SERVER_NAME": request_host(), "SERVER_PROTOCOL": "HTTP/1.1"}
     if cookies:
-        environ["HTTP_COOKIE"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        environ["HTTP_COOKIE"] = cookie_header(cookies)
     for name, value in (headers or {}).items():
         environ["HTTP_" + name.upper().replace("-", "_")] = value
+    setup_testing_defaults(environ)
     return environ
 
 
@@ -75,23 +64,6 @@ class Call:
             pass
         response.close()
         return self.status
-
-
-def median_microseconds(call, *, batches: int, per_batch: int) -> float:
-    """Median over batches of the mean time of one call, in µs, after a warm-up batch.
-
-    The median of batch means resists the machine's noise (other processes, GC pauses)
-    better than one long loop or the fastest batch.
-    """
-    for _ in range(per_batch):
-        call()
-    means = []
-    for _ in range(batches):
-        start = time.perf_counter_ns()
-        for _ in range(per_batch):
-            call()
-        means.append((time.perf_counter_ns() - start) / per_batch / 1000)
-    return statistics.median(means)
 
 
 @dataclass(frozen=True)
@@ -120,8 +92,9 @@ def round_robin_microseconds(
 
     Round robin: a burst of noise from the shared machine lands on every call alike, not on
     whichever happened to be running, so their ratios hold where their microseconds do not.
-    DEBUG is off, as in production: with DEBUG on, Django also logs every query. Every
-    request must succeed.
+    The median of batch means resists that noise (other processes, GC pauses) better than
+    one long loop or the fastest batch. DEBUG is off, as in production: with DEBUG on,
+    Django also logs every query. Every request must succeed.
     """
     samples = {name: [] for name in calls}
     for round_number in range(rounds + 1):  # the first round warms up, untimed
@@ -143,39 +116,21 @@ def round_robin_microseconds(
 
 
 @contextmanager
-def counting_cache_calls(alias: str):
-    """Count the calls made on one cache alias (this thread's instance) while inside."""
-    cache = caches[alias]
-    counts = Counter()
-    originals = {name: getattr(cache, name) for name in CACHE_METHODS}
-
-    def counted(name):
-        def call(*args, **kwargs):
-            counts[name] += 1
-            return originals[name](*args, **kwargs)
-
-        return call
-
-    for name in CACHE_METHODS:
-        setattr(cache, name, counted(name))
-    try:
-        yield counts
-    finally:
-        for name in CACHE_METHODS:
-            delattr(cache, name)
-
-
-@contextmanager
 def counting(alias: str = "sessions"):
-    """Queries, writing statements and cache calls made while inside."""
-    with CaptureQueriesContext(connection) as queries, counting_cache_calls(alias) as cache:
+    """Queries, writing statements and calls on one cache alias made while inside."""
+    cache = caches[alias]  # this thread's instance
+    with CaptureQueriesContext(connection) as queries, ExitStack() as patches:
+        cache_calls = {
+            name: patches.enter_context(mock.patch.object(cache, name, wraps=getattr(cache, name)))
+            for name in CACHE_METHODS
+        }
         result = {}
         yield result
     statements = [query["sql"].lstrip().split(" ", 1)[0].upper() for query in queries]
     result["queries"] = len(statements)
     result["rows_written"] = sum(statements.count(kind) for kind in WRITE_STATEMENTS)
-    result["cache_calls"] = sum(cache.values())
-    result["cache_writes"] = sum(cache[name] for name in ("set", "add", "delete", "set_many"))
+    result["cache_calls"] = sum(call.call_count for call in cache_calls.values())
+    result["cache_writes"] = sum(cache_calls[name].call_count for name in CACHE_WRITES)
 
 
 def set_cookie_bytes(response, names) -> int:
@@ -187,7 +142,7 @@ def set_cookie_bytes(response, names) -> int:
     )
 
 
-def cookie_header_bytes(cookies: dict[str, str]) -> int:
-    """Bytes of the Cookie header line a browser sends with these cookies."""
-    pairs = "; ".join(f"{name}={value}" for name, value in cookies.items())
-    return len(f"Cookie: {pairs}\r\n".encode())
+def header_bytes(cookies: dict[str, str], headers: dict[str, str]) -> int:
+    """Bytes of the header lines a client sends with these cookies and headers."""
+    lines = {**headers, "Cookie": cookie_header(cookies)} if cookies else headers
+    return sum(len(f"{name}: {value}\r\n".encode()) for name, value in lines.items())

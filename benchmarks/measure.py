@@ -7,7 +7,6 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
-from django.core.handlers.wsgi import WSGIHandler
 from django.http import JsonResponse
 from django.test import RequestFactory, override_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
@@ -16,16 +15,13 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User
 from benchmarks.harness import (
     STOCK_MIDDLEWARE,
-    Call,
     Configured,
-    cookie_header_bytes,
     counting,
-    environ_for,
-    median_microseconds,
+    header_bytes,
     round_robin_microseconds,
     set_cookie_bytes,
 )
-from benchmarks.peers import USER_SNAPSHOT_KEY
+from benchmarks.peers import USER_SNAPSHOT_KEY, user_fields
 from sessions_demo.middleware import WaySessionMiddleware
 from testing.clients import WayClient, request_host
 from ways.registry import SESSION_ROWS, SESSION_WAYS, SESSIONS_CACHE, TOKEN_ROWS, Way
@@ -39,8 +35,8 @@ class Timing:
     batches: int
     per_batch: int
 
-    def of(self, call) -> float:
-        return round(median_microseconds(call, batches=self.batches, per_batch=self.per_batch), 1)
+    def of(self, calls: dict[str, Configured]) -> dict[str, float]:
+        return round_robin_microseconds(calls, rounds=self.batches, per_batch=self.per_batch)
 
 
 def floor_call() -> Configured:
@@ -49,25 +45,18 @@ def floor_call() -> Configured:
 
 
 def user_lookup_microseconds(timing: Timing, user: User) -> float:
-    return timing.of(lambda: User.objects.get(pk=user.pk))
+    return timing.of({"lookup": Configured(lambda: User.objects.get(pk=user.pk))})["lookup"]
 
 
-def credential_of(client: WayClient) -> tuple[dict, dict]:
-    """The cookies and headers that carry the client's credential to the resource."""
-    if client.way.transport == "header":
-        return {}, {"Authorization": f"Bearer {client.credential}"}
-    return {client.credential_name: client.credential}, {}
+def carrying(way: Way, credential: str, cookie_name: str) -> tuple[dict, dict]:
+    """The cookies and headers that carry a credential the way's transport carries it."""
+    if way.transport == "header":
+        return {}, {"Authorization": f"Bearer {credential}"}
+    return {cookie_name: credential}, {}
 
 
-def wire_bytes(cookies: dict, headers: dict) -> int:
-    if headers:
-        return sum(len(f"{name}: {value}\r\n".encode()) for name, value in headers.items())
-    return cookie_header_bytes(cookies)
-
-
-def primitive(way: Way, client: WayClient):
+def primitive(way: Way, credential: str):
     """The one operation the way cannot do without, as a callable: what its store reads first."""
-    credential = client.credential
     if way.kind == "token":
         return "JWT decode and verify", lambda: AccessToken(credential)
     if way.self_contained:
@@ -80,15 +69,15 @@ def primitive(way: Way, client: WayClient):
     return "session SELECT by primary key", lambda: Session.objects.filter(pk=credential).first()
 
 
-def stored_bytes(way: Way, client: WayClient) -> int:
+def stored_bytes(way: Way, credential: str) -> int:
     """Bytes the server keeps for one login: session row, cache value, or refresh token."""
     total = 0
     if TOKEN_ROWS in way.stores:
         total += len(OutstandingToken.objects.order_by("-pk").values_list("token", flat=True)[0])
     if SESSION_ROWS in way.stores:
-        total += len(Session.objects.get(pk=client.credential).session_data)
+        total += len(Session.objects.get(pk=credential).session_data)
     if SESSIONS_CACHE in way.stores:
-        total += cache_value_bytes(way.cache_key_prefix + client.credential)
+        total += cache_value_bytes(way.cache_key_prefix + credential)
     return total
 
 
@@ -111,11 +100,7 @@ def created_sessions_delete() -> None:
 
 
 def fast_engine(way: Way) -> str:
-    """The engine of a session way's fast profile: a database way reads through the cache.
-
-    The fast engine of a way that keeps database rows alone is the registry's engine that
-    keeps the same rows with a copy in the cache (cached_db); any other way keeps its own.
-    """
+    """A way that keeps database rows alone reads them through the cache (cached_db) when fast."""
     if way.stores != (SESSION_ROWS,):
         return way.session_engine
     return next(
@@ -125,24 +110,6 @@ def fast_engine(way: Way) -> str:
     )
 
 
-def fast_credential(way: Way, user: User) -> tuple[dict, dict]:
-    """A credential for the way's fast profile: a session with a user snapshot, or claims."""
-    snapshot = {"id": user.pk, "username": user.username, "email": user.email}
-    if way.kind == "token":
-        token = AccessToken.for_user(user)
-        token["username"], token["email"] = user.username, user.email
-        if way.transport == "header":
-            return {}, {"Authorization": f"Bearer {token}"}
-        return {settings.JWT_ACCESS_COOKIE_NAME: str(token)}, {}
-    store_class = import_module(fast_engine(way)).SessionStore
-    store = store_class()
-    store.update({USER_SNAPSHOT_KEY: snapshot, "way": way.name})
-    store.save()
-    if not way.self_contained:
-        created_sessions.append((store_class, store.session_key))
-    return {"sessionid": store.session_key}, {}
-
-
 def peer_settings(way: Way, *, fast: bool = False) -> dict:
     if way.kind == "token":
         return STOCK
@@ -150,9 +117,33 @@ def peer_settings(way: Way, *, fast: bool = False) -> dict:
     return {**STOCK, "SESSION_ENGINE": engine}
 
 
-def peer_path(way: Way, *, fast: bool = False) -> str:
-    kind = "token" if way.kind == "token" else "session"
-    return f"/{'fast' if fast else 'peer'}/{way.name}/{kind}/"
+def peer_request(way: Way, peer: str, credential: str, *, fast: bool = False) -> Configured:
+    """A GET of one of the way's peers in benchmarks.peers, carrying the credential."""
+    cookie_name = (
+        settings.SESSION_COOKIE_NAME if way.kind == "session" else settings.JWT_ACCESS_COOKIE_NAME
+    )
+    cookies, headers = carrying(way, credential, cookie_name)
+    return Configured.request(
+        f"/{peer}/{way.name}/{way.kind}/",
+        cookies=cookies,
+        headers=headers,
+        **peer_settings(way, fast=fast),
+    )
+
+
+def fast_request(way: Way, user: User) -> Configured:
+    """A GET of the way's fast profile, with a session holding a user snapshot, or claims."""
+    if way.kind == "token":
+        token = AccessToken.for_user(user)
+        token["username"], token["email"] = user.username, user.email
+        return peer_request(way, "fast", str(token), fast=True)
+    store_class = import_module(fast_engine(way)).SessionStore
+    store = store_class()
+    store.update({USER_SNAPSHOT_KEY: user_fields(user), "way": way.name})
+    store.save()
+    if not way.self_contained:
+        created_sessions.append((store_class, store.session_key))
+    return peer_request(way, "fast", store.session_key, fast=True)
 
 
 def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
@@ -162,7 +153,8 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
         response = client.login(user.username, password)
     if response.status_code != 200:
         raise RuntimeError(f"{way.name}: login answered {response.status_code}")
-    cookies, headers = credential_of(client)
+    credential = client.credential
+    cookies, headers = carrying(way, credential, client.credential_name)
     credential_cookies = [name for name in response.cookies if "csrftoken" not in name]
 
     project = Configured.request(way.path("resource"), cookies=cookies, headers=headers)
@@ -170,36 +162,22 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
         project.call()
         with counting() as request:
             project.call()
-    if way.kind == "session":
-        peer_cookies, peer_headers = {"sessionid": client.credential}, {}
-    else:
-        peer_cookies, peer_headers = cookies, headers
-    fast_cookies, fast_headers = fast_credential(way, user)
     calls = {
         "floor": floor_call(),
         "project": project,
-        "peer": Configured.request(
-            peer_path(way), cookies=peer_cookies, headers=peer_headers, **peer_settings(way)
-        ),
-        "fast": Configured.request(
-            peer_path(way, fast=True),
-            cookies=fast_cookies,
-            headers=fast_headers,
-            **peer_settings(way, fast=True),
-        ),
+        "peer": peer_request(way, "peer", credential),
+        "fast": fast_request(way, user),
     }
     # The token ways' peer is a DRF view already; the session ways' gets a DRF twin, and the
     # plain view dispatched by DRF, which shows how much of DRF's cost is its dispatch alone.
     if way.kind == "session":
-        for name, prefix in (("drf_peer", "drf-peer"), ("drf_dispatch", "drf-dispatch")):
-            calls[name] = Configured.request(
-                f"/{prefix}/{way.name}/session/", cookies=peer_cookies, **peer_settings(way)
-            )
+        calls["drf_peer"] = peer_request(way, "drf-peer", credential)
+        calls["drf_dispatch"] = peer_request(way, "drf-dispatch", credential)
     # The primitive is timed in the same rounds as the requests it is compared with.
-    primitive_name, primitive_call = primitive(way, client)
+    primitive_name, primitive_call = primitive(way, credential)
     calls["primitive"] = Configured(primitive_call)
-    costs = round_robin_microseconds(calls, rounds=timing.batches, per_batch=timing.per_batch)
-    stored = stored_bytes(way, client)
+    costs = timing.of(calls)
+    stored = stored_bytes(way, credential)
     with counting() as logout:
         client.logout()
     return {
@@ -214,7 +192,7 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
         "primitive_us": costs["primitive"],
         "queries_per_request": request["queries"],
         "cache_calls_per_request": request["cache_calls"],
-        "credential_bytes_on_wire": wire_bytes(cookies, headers),
+        "credential_bytes_on_wire": header_bytes(cookies, headers),
         "set_cookie_bytes_at_login": set_cookie_bytes(response, credential_cookies),
         "stored_bytes_per_session": stored,
         "rows_written_per_login": login["rows_written"],
@@ -226,16 +204,13 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
 
 def measure_fast_tradeoff(way: Way, user: User) -> dict:
     """What the fast profile gives up: does a deactivated user keep access?"""
-    cookies, headers = fast_credential(way, user)
-    with override_settings(**peer_settings(way, fast=True)):
-        call = Call(
-            WSGIHandler(), environ_for(peer_path(way, fast=True), cookies=cookies, headers=headers)
-        )
-        User.objects.filter(pk=user.pk).update(is_active=False)
-        try:
-            status = call()
-        finally:
-            User.objects.filter(pk=user.pk).update(is_active=True)
+    fast = fast_request(way, user)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    try:
+        with override_settings(**fast.overrides):
+            status = fast.call()
+    finally:
+        User.objects.filter(pk=user.pk).update(is_active=True)
     lifetime = (
         settings.SESSION_COOKIE_AGE
         if way.kind == "session"
@@ -255,7 +230,8 @@ def measure_growth(way: Way) -> list[dict]:
         middleware = WaySessionMiddleware(lambda request: JsonResponse({}))
         middleware.process_request(request)
         # Text that does not compress, as real data mostly would not.
-        request.session["data"] = random_text(kilobytes * 1024)
+        size = kilobytes * 1024
+        request.session["data"] = secrets.token_urlsafe(size)[:size]
         response = middleware.process_response(request, JsonResponse({}))
         morsel = response.cookies.get(way.session_cookie_name)
         row = {
@@ -264,13 +240,7 @@ def measure_growth(way: Way) -> list[dict]:
             "cookie_bytes": len(way.session_cookie_name) + len(morsel.value) if morsel else 0,
         }
         if response.status_code == 200 and way.stores:
-            client = WayClient(way)
-            client.credential = morsel.value
-            row["stored_bytes"] = stored_bytes(way, client)
+            row["stored_bytes"] = stored_bytes(way, morsel.value)
             way.session_store().delete(morsel.value)
         rows.append(row)
     return rows
-
-
-def random_text(size: int) -> str:
-    return secrets.token_urlsafe(size)[:size]

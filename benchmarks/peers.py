@@ -37,6 +37,10 @@ USER_SNAPSHOT_KEY = "user_snapshot"
 UNAUTHORIZED = {"detail": "Authentication credentials were not provided."}
 
 
+def user_fields(user) -> dict:
+    return {"id": user.pk, "username": user.username, "email": user.email}
+
+
 def body(way: str, user: dict) -> dict:
     return {"way": way, "user": user, "resource": RESOURCE}
 
@@ -50,7 +54,7 @@ def stock_session_resource(request, way):
     user = request.user
     if not user.is_authenticated:
         return JsonResponse(UNAUTHORIZED, status=401)
-    return JsonResponse(body(way, {"id": user.pk, "username": user.username, "email": user.email}))
+    return JsonResponse(body(way, user_fields(user)))
 
 
 def fast_session_resource(request, way):
@@ -65,23 +69,9 @@ class StockDrfResource(APIView):
     """A plain DRF view: IsAuthenticated, and the authentication class it is given."""
 
     permission_classes = [IsAuthenticated]
-    way = None
-
-    def get(self, request):
-        user = request.user
-        return Response(
-            body(self.way, {"id": user.pk, "username": user.username, "email": user.email})
-        )
-
-
-class StockDrfSessionResource(StockDrfResource):
-    """The DRF peer of the session ways: DRF's own SessionAuthentication."""
-
-    authentication_classes = [SessionAuthentication]
 
     def get(self, request, way):
-        self.way = way
-        return super().get(request)
+        return Response(body(way, user_fields(request.user)))
 
 
 class DrfDispatchOnly(APIView):
@@ -117,10 +107,10 @@ class JWTCookieStatelessAuthentication(StockJWTCookieAuthentication):
 class FastTokenResource(StockDrfResource):
     """SimpleJWT's stateless user: the user is the token's claims, no query."""
 
-    def get(self, request):
+    def get(self, request, way):
         token = request.auth
         user = {"id": int(token["user_id"]), "username": token["username"], "email": token["email"]}
-        return Response(body(self.way, user))
+        return Response(body(way, user))
 
 
 # SimpleJWT's readers of an access token, per transport: stock, and with the stateless user.
@@ -133,7 +123,11 @@ urlpatterns = [
     path("floor/", bare_json),
     path("peer/<str:way>/session/", stock_session_resource),
     path("fast/<str:way>/session/", fast_session_resource),
-    path("drf-peer/<str:way>/session/", StockDrfSessionResource.as_view()),
+    # The DRF peer of the session ways: DRF's own SessionAuthentication.
+    path(
+        "drf-peer/<str:way>/session/",
+        StockDrfResource.as_view(authentication_classes=[SessionAuthentication]),
+    ),
     path("drf-dispatch/<str:way>/session/", DrfDispatchOnly.as_view()),
 ]
 for way in TOKEN_WAYS:
@@ -141,10 +135,12 @@ for way in TOKEN_WAYS:
     urlpatterns += [
         path(
             f"peer/{way.name}/token/",
-            StockDrfResource.as_view(way=way.name, authentication_classes=[stock]),
+            StockDrfResource.as_view(authentication_classes=[stock]),
+            {"way": way.name},
         ),
         path(
             f"fast/{way.name}/token/",
-            FastTokenResource.as_view(way=way.name, authentication_classes=[stateless]),
+            FastTokenResource.as_view(authentication_classes=[stateless]),
+            {"way": way.name},
         ),
     ]
