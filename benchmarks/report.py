@@ -8,6 +8,9 @@ numbers.
 
 import json
 import re
+from collections.abc import Callable
+from functools import partial
+from operator import itemgetter
 from pathlib import Path
 
 from django.template import Context, Engine
@@ -32,8 +35,14 @@ def render(template: str, **context) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def table(headers: list[str], rows: list[list]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+def table(columns: list[tuple], items) -> str:
+    """A Markdown table of a row per item; columns are (header, the item's cell) pairs."""
+    return tabulate(
+        [[cell(item) for _, cell in columns] for item in items],
+        headers=[header for header, _ in columns],
+        tablefmt="github",
+        disable_numparse=True,
+    )
 
 
 def ratio(value: float, base: float) -> str:
@@ -60,136 +69,93 @@ def write_json(results: dict, path: Path) -> None:
 
 # --- The tables ------------------------------------------------------------------------------
 
-
-def cost_table(results: dict) -> str:
-    return table(
-        [
-            "way",
-            "project µs",
-            "× floor",
-            "× peer (target ≤ 1.10)",
-            "× DRF peer",
-            "fast µs",
-            "fast ÷ (floor + primitive) (target ≤ 2)",
-            "primitive",
-            "primitive µs",
-        ],
-        [
-            [
-                code(way["way"]),
-                way["project_us"],
-                # The floor timed beside the way, in the same round-robin batches.
-                ratio(way["project_us"], way["floor_us"]),
-                ratio(way["project_us"], way["peer_us"]),
-                ratio(way["project_us"], way["drf_peer_us"]),
-                way["fast_us"],
-                ratio(way["fast_us"], way["floor_us"] + way["primitive_us"]),
-                way["primitive"],
-                way["primitive_us"],
-            ]
-            for way in results["ways"]
-        ],
-    )
-
-
-def counts_table(ways: list[dict]) -> str:
-    return table(
-        [
-            "way",
-            "queries / request",
-            "cache calls / request",
-            "credential on the wire (bytes)",
-            "Set-Cookie at login (bytes)",
-            "stored per session (bytes)",
-            "rows written: login, logout",
-            "cache writes: login, logout",
-        ],
-        [
-            [
-                code(way["way"]),
-                way["queries_per_request"],
-                way["cache_calls_per_request"],
-                way["credential_bytes_on_wire"],
-                way["set_cookie_bytes_at_login"],
-                way["stored_bytes_per_session"],
-                f"{way['rows_written_per_login']}, {way['rows_written_per_logout']}",
-                f"{way['cache_writes_per_login']}, {way['cache_writes_per_logout']}",
-            ]
-            for way in ways
-        ],
-    )
-
-
-def fast_table(ways: list[dict]) -> str:
-    rows = []
-    for way in ways:
-        keeps = way["fast_tradeoff"]["deactivated_user_keeps_access"]
-        rows.append(
-            [
-                code(way["way"]),
-                "yes" if keeps else "no",
-                seconds(way["fast_tradeoff"]["until_seconds"]),
-            ]
-        )
-    return table(["way", "deactivated user keeps access", "for up to"], rows)
+WAY = ("way", lambda way: code(way["way"]))
+COST_COLUMNS = [
+    WAY,
+    ("project µs", itemgetter("project_us")),
+    # The floor timed beside the way, in the same round-robin batches.
+    ("× floor", lambda way: ratio(way["project_us"], way["floor_us"])),
+    ("× peer (target ≤ 1.10)", lambda way: ratio(way["project_us"], way["peer_us"])),
+    ("× DRF peer", lambda way: ratio(way["project_us"], way["drf_peer_us"])),
+    ("fast µs", itemgetter("fast_us")),
+    (
+        "fast ÷ (floor + primitive) (target ≤ 2)",
+        lambda way: ratio(way["fast_us"], way["floor_us"] + way["primitive_us"]),
+    ),
+    ("primitive", itemgetter("primitive")),
+    ("primitive µs", itemgetter("primitive_us")),
+]
+COUNTS_COLUMNS = [
+    WAY,
+    ("queries / request", itemgetter("queries_per_request")),
+    ("cache calls / request", itemgetter("cache_calls_per_request")),
+    ("credential on the wire (bytes)", itemgetter("credential_bytes_on_wire")),
+    ("Set-Cookie at login (bytes)", itemgetter("set_cookie_bytes_at_login")),
+    ("stored per session (bytes)", itemgetter("stored_bytes_per_session")),
+    (
+        "rows written: login, logout",
+        lambda way: f"{way['rows_written_per_login']}, {way['rows_written_per_logout']}",
+    ),
+    (
+        "cache writes: login, logout",
+        lambda way: f"{way['cache_writes_per_login']}, {way['cache_writes_per_logout']}",
+    ),
+]
+FAST_COLUMNS = [
+    WAY,
+    (
+        "deactivated user keeps access",
+        lambda way: "yes" if way["fast_tradeoff"]["deactivated_user_keeps_access"] else "no",
+    ),
+    ("for up to", lambda way: seconds(way["fast_tradeoff"]["until_seconds"])),
+]
 
 
 def growth_table(growth: list[dict]) -> str:
-    def cell(row: dict) -> str:
+    def cell(way: dict, index: int) -> str:
+        row = way["rows"][index]
         if row["status"] != 200:
             return f"**{row['status']}** (refused)"
         if "stored_bytes" in row:
             return f"cookie {row['cookie_bytes']} B, stored {row['stored_bytes']} B"
         return f"cookie {row['cookie_bytes']} B"  # the signed cookie: nothing stored
 
-    sizes = [f"{row['session_data_kb']} KB" for row in growth[0]["rows"]]
-    return table(["way", *sizes], [[code(way["way"]), *map(cell, way["rows"])] for way in growth])
+    sizes = [
+        (f"{row['session_data_kb']} KB", partial(cell, index=index))
+        for index, row in enumerate(growth[0]["rows"])
+    ]
+    return table([WAY, *sizes], growth)
 
 
 def http_table(http: dict) -> str:
     floor = http["rows"]["floor"]["requests_per_second"]
-    return table(
-        ["way", "requests/s", "÷ floor", "p50 ms", "p99 ms", "errors"],
-        [
-            [
-                "floor" if name == "floor" else code(name),
-                f"{row['requests_per_second']:.0f}",
-                f"{row['requests_per_second'] / floor:.2f}",
-                row["p50_ms"],
-                row["p99_ms"],
-                row["errors"],
-            ]
-            for name, row in http["rows"].items()
-        ],
-    )
+    columns = [
+        ("way", lambda row: "floor" if row["name"] == "floor" else code(row["name"])),
+        ("requests/s", lambda row: f"{row['requests_per_second']:.0f}"),
+        ("÷ floor", lambda row: f"{row['requests_per_second'] / floor:.2f}"),
+        ("p50 ms", itemgetter("p50_ms")),
+        ("p99 ms", itemgetter("p99_ms")),
+        ("errors", itemgetter("errors")),
+    ]
+    return table(columns, [{**row, "name": name} for name, row in http["rows"].items()])
 
 
 def survival_table(survival: dict) -> str:
-    mark = {True: "yes", False: "**no**"}
-    rows = []
-    for way, survives in survival["survival"].items():
-        delay = survival["revocation_delay"][way]
-        rows.append(
-            [
-                code(way),
-                mark[survives["restart"]],
-                mark[survives["key_rotation"]],
-                mark[survives["second_server"]],
-                seconds(delay["logout_s"]),
-                seconds(delay["password_change_s"]),
-            ]
-        )
-    return table(
-        [
-            "way",
-            "server restart",
-            "SECRET_KEY rotation (old key in SECRET_KEY_FALLBACKS)",
-            "second app server",
-            "logout → copy refused",
-            "password change → copy refused",
-        ],
-        rows,
-    )
+    def survives(measure: str) -> Callable[[str], str]:
+        return lambda way: "yes" if survival["survival"][way][measure] else "**no**"
+
+    def refused(after: str) -> Callable[[str], str]:
+        return lambda way: seconds(survival["revocation_delay"][way][after])
+
+    columns = [
+        ("way", code),
+        ("server restart", survives("restart")),
+        ("SECRET_KEY rotation (old key in SECRET_KEY_FALLBACKS)", survives("key_rotation")),
+        ("second app server", survives("second_server")),
+        ("logout → copy refused", refused("logout_s")),
+        ("password change → copy refused", refused("password_change_s")),
+    ]
+    return table(columns, survival["survival"])
 
 
 # --- Sentences computed from the figures -----------------------------------------------------
@@ -235,93 +201,76 @@ def measured_databases(scale: dict) -> list[dict]:
     return [database for database in scale["databases"].values() if "cleanup" in database]
 
 
-def cleanup_table(scale: dict) -> str:
-    rows = []
-    for database in measured_databases(scale):
-        for kind, cleanup in database["cleanup"].items():
-            stock, ours = cleanup["stock"], cleanup["ours"]
-            stock_logins, our_logins = stock["logins_while_running"], ours["logins_while_running"]
-            rows.append(
-                [
-                    database["database"],
-                    f"{kind}: `{stock['command']}` vs `{ours['command']}`",
-                    stock["seconds"],
-                    stock["peak_rss_mb"],
-                    ours["seconds"],
-                    ours["peak_rss_mb"],
-                    f"{cleanup['speedup']}×",
-                    ours.get("longest_batch_seconds", "—"),
-                    f"{stock_logins['longest_wait_seconds']}, {our_logins['longest_wait_seconds']}",
-                    f"{stock_logins['failed']} of {stock_logins['writes']}, "
-                    f"{our_logins['failed']} of {our_logins['writes']}",
-                ]
-            )
-    return table(
-        [
-            "database",
-            "cleanup",
-            "stock s",
-            "stock MB",
-            "ours s",
-            "ours MB",
-            "speed-up",
-            "longest batch s",
-            "longest login wait s: stock, ours",
-            "failed logins: stock, ours",
-        ],
-        rows,
-    )
+def measured_cleanups(scale: dict) -> list[dict]:
+    """Every cleanup's figures, with the name of its database and its kind (sessions, tokens)."""
+    return [
+        {**cleanup, "database": database["database"], "kind": kind}
+        for database in measured_databases(scale)
+        for kind, cleanup in database["cleanup"].items()
+    ]
+
+
+def logins(cleanup: dict, template: str) -> str:
+    """The logins made while stock's cleanup ran, then while ours did, each as template says."""
+    sides = ("stock", "ours")
+    return ", ".join(template.format(**cleanup[side]["logins_while_running"]) for side in sides)
+
+
+CLEANUP_COLUMNS = [
+    ("database", itemgetter("database")),
+    (
+        "cleanup",
+        lambda cleanup: (
+            f"{cleanup['kind']}: `{cleanup['stock']['command']}` vs `{cleanup['ours']['command']}`"
+        ),
+    ),
+    ("stock s", lambda cleanup: cleanup["stock"]["seconds"]),
+    ("stock MB", lambda cleanup: cleanup["stock"]["peak_rss_mb"]),
+    ("ours s", lambda cleanup: cleanup["ours"]["seconds"]),
+    ("ours MB", lambda cleanup: cleanup["ours"]["peak_rss_mb"]),
+    ("speed-up", lambda cleanup: f"{cleanup['speedup']}×"),
+    ("longest batch s", lambda cleanup: cleanup["ours"].get("longest_batch_seconds", "—")),
+    (
+        "longest login wait s: stock, ours",
+        lambda cleanup: logins(cleanup, "{longest_wait_seconds}"),
+    ),
+    ("failed logins: stock, ours", lambda cleanup: logins(cleanup, "{failed} of {writes}")),
+]
+ONE_TRANSACTION_COLUMNS = [
+    ("database", itemgetter("database")),
+    ("cleanup", itemgetter("kind")),
+    ("one transaction s", lambda cleanup: cleanup["one_transaction"]["seconds"]),
+    ("of which commit s", lambda cleanup: cleanup["one_transaction"]["commit_seconds"]),
+    ("stock ÷ one transaction", lambda cleanup: f"{cleanup['stock_over_one_transaction']}×"),
+    ("ours ÷ one transaction", lambda cleanup: f"{cleanup['ours_over_one_transaction']}×"),
+]
 
 
 def one_transaction_table(scale: dict) -> str:
     """Every expired row deleted in one transaction, against the stock command and ours."""
-    rows = [
-        [
-            database["database"],
-            kind,
-            cleanup["one_transaction"]["seconds"],
-            cleanup["one_transaction"]["commit_seconds"],
-            f"{cleanup['stock_over_one_transaction']}×",
-            f"{cleanup['ours_over_one_transaction']}×",
-        ]
-        for database in measured_databases(scale)
-        for kind, cleanup in database["cleanup"].items()
-        # Results of a bench-scale from before it measured this have no row, not a wrong one.
-        if "one_transaction" in cleanup
-    ]
-    return table(
-        [
-            "database",
-            "cleanup",
-            "one transaction s",
-            "of which commit s",
-            "stock ÷ one transaction",
-            "ours ÷ one transaction",
-        ],
-        rows,
-    )
+    # Results of a bench-scale from before it measured this have no row, not a wrong one.
+    measured = [cleanup for cleanup in measured_cleanups(scale) if "one_transaction" in cleanup]
+    return table(ONE_TRANSACTION_COLUMNS, measured)
 
 
 def cleanup_sentences(scale: dict) -> str:
     """What the cleanup table says, as sentences computed from it."""
-    cleanups = [
-        (database, kind, cleanup)
-        for database in measured_databases(scale)
-        for kind, cleanup in database["cleanup"].items()
-    ]
+    cleanups = measured_cleanups(scale)
     if not cleanups:
         return ""
-    speedups = [cleanup["speedup"] for _, _, cleanup in cleanups]
+    speedups = [cleanup["speedup"] for cleanup in cleanups]
     faster = sum(speedup >= 1 for speedup in speedups)
     waits = {
-        side: max(c[side]["logins_while_running"]["longest_wait_seconds"] for _, _, c in cleanups)
+        side: max(
+            cleanup[side]["logins_while_running"]["longest_wait_seconds"] for cleanup in cleanups
+        )
         for side in ("stock", "ours")
     }
     refused = {
-        side: sum(c[side]["logins_while_running"]["failed"] for _, _, c in cleanups)
+        side: sum(cleanup[side]["logins_while_running"]["failed"] for cleanup in cleanups)
         for side in ("stock", "ours")
     }
-    peak = max(cleanup["ours"]["peak_rss_mb"] for _, _, cleanup in cleanups)
+    peak = max(cleanup["ours"]["peak_rss_mb"] for cleanup in cleanups)
     sentences = [
         f"Ours was at least as fast as stock in {faster} of the {len(cleanups)} cleanups "
         f"(speed-ups {span(speedups)}), with a peak of {peak} MB. While they ran, the longest "
@@ -331,8 +280,8 @@ def cleanup_sentences(scale: dict) -> str:
     ]
     targets = scale["targets"]
     missed = [
-        f"{database['database']} {kind}"
-        for database, kind, cleanup in cleanups
+        f"{cleanup['database']} {cleanup['kind']}"
+        for cleanup in cleanups
         if not cleanup_targets_met(cleanup, targets)
     ]
     sentences.append(
@@ -342,14 +291,14 @@ def cleanup_sentences(scale: dict) -> str:
         f"{len(cleanups) - len(missed)} of the {len(cleanups)} cleanups"
         + (f"; not by {', '.join(missed)}." if missed else ".")
     )
-    for database, kind, cleanup in cleanups:
-        if cleanup["speedup"] < 1 and "one_transaction" in cleanup:
-            sentences.append(
-                f"On {database['database']}, stock's {kind} cleanup took "
-                f"{cleanup['stock_over_one_transaction']}× the least any cleanup of the same "
-                "rows takes (one transaction, in-process, below); ours, in batches that each "
-                f"let the waiting logins in, took {cleanup['ours_over_one_transaction']}× it."
-            )
+    sentences += [
+        f"On {cleanup['database']}, stock's {cleanup['kind']} cleanup took "
+        f"{cleanup['stock_over_one_transaction']}× the least any cleanup of the same "
+        "rows takes (one transaction, in-process, below); ours, in batches that each "
+        f"let the waiting logins in, took {cleanup['ours_over_one_transaction']}× it."
+        for cleanup in cleanups
+        if cleanup["speedup"] < 1 and "one_transaction" in cleanup
+    ]
     return " ".join(sentences)
 
 
@@ -366,18 +315,14 @@ def cleanup_targets_met(cleanup: dict, targets: dict) -> bool:
 def cost_at_scale_table(scale: dict) -> str:
     databases = [db for db in measured_databases(scale) if "per_request" in db]
     ways = list(databases[0]["per_request"]["ways"]) if databases else []
-    rows = []
-    for database in databases:
-        costs = database["per_request"]["ways"]
-        rows.append(
-            [database["database"]]
-            + [
-                f"{costs[way]['us_per_request_small']} → {costs[way]['us_per_request_large']} µs "
-                f"({costs[way]['ratio']}×)"
-                for way in ways
-            ]
-        )
-    return table(["database", *map(code, ways)], rows)
+
+    def cost(database: dict, way: str) -> str:
+        figures = database["per_request"]["ways"][way]
+        small, large = figures["us_per_request_small"], figures["us_per_request_large"]
+        return f"{small} → {large} µs ({figures['ratio']}×)"
+
+    columns = [(code(way), partial(cost, way=way)) for way in ways]
+    return table([("database", itemgetter("database")), *columns], databases)
 
 
 def cost_at_scale_sentence(scale: dict) -> str:
@@ -401,7 +346,7 @@ def scale_context(scale: dict) -> dict:
         "count": f"{scale['count']:,}",
         "small_count": f"{scale['small_count']:,}",
         "measured_on": measured_on(scale["machine"]),
-        "cleanup_table": cleanup_table(scale),
+        "cleanup_table": table(CLEANUP_COLUMNS, measured_cleanups(scale)),
         "cleanup_sentences": cleanup_sentences(scale),
         "one_transaction_table": one_transaction_table(scale),
         "cost_at_scale_table": cost_at_scale_table(scale),
@@ -418,10 +363,10 @@ def write_markdown(results: dict, path: Path) -> None:
     context = {
         "results": results,
         "meta": results["meta"],
-        "cost_table": cost_table(results),
+        "cost_table": table(COST_COLUMNS, results["ways"]),
         "drf_sentence": drf_sentence(results["ways"]),
-        "counts_table": counts_table(results["ways"]),
-        "fast_table": fast_table(results["ways"]),
+        "counts_table": table(COUNTS_COLUMNS, results["ways"]),
+        "fast_table": table(FAST_COLUMNS, results["ways"]),
         "fast_sentence": fast_sentence(results["ways"]),
         "growth_table": growth_table(results["growth"]),
         "http": results["http"],
@@ -440,7 +385,7 @@ def write_readme_blocks(results: dict, readme: Path) -> None:
         "readme_costs.md",
         results=results,
         cache=results["meta"]["cache"].split(":")[0],
-        cost_table=cost_table(results),
+        cost_table=table(COST_COLUMNS, results["ways"]),
     )
     readme_block_write(readme, "comparison", body)
     if "scale" in results:

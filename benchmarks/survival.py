@@ -19,7 +19,7 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 
@@ -70,38 +70,26 @@ MEASURES = {
 }
 
 
-def measure_survival(
-    *,
-    progress: Callable[[str], None] | None = None,
-    env: Mapping[str, str] | None = None,
-) -> dict:
-    """Measure, per way, what a logged-in credential survives; env defaults to os.environ."""
-    say = progress or (lambda message: None)
+def measure_survival() -> dict:
+    """Measure, per way, what a logged-in credential survives, with os.environ's services."""
     # The rotation is the measurement's to make, from keys of its own, with SimpleJWT on its
     # default key: the caller's SECRET_KEY_FALLBACKS and JWT_SIGNING_KEY are not passed on.
-    env = server_environment(os.environ if env is None else env)
+    env = server_environment(os.environ)
     if problem := services_problem(env):
         raise RuntimeError(f"Cannot measure survival: {problem}.")
-    configuration = {
-        "database": "PostgreSQL" if is_postgresql(env.get("DATABASE_URL", "")) else "SQLite",
-        "sessions_cache": "Redis" if env.get("REDIS_URL") else "local memory",
-        "servers": f"gunicorn, {WORKERS} worker process x {THREADS} threads each",
-        "jwt_signing_key": "SECRET_KEY (JWT_SIGNING_KEY unset)",
-    }
-    say(
-        f"survival: {configuration['database']}, sessions cache in"
-        f" {configuration['sessions_cache']}: preparing a database"
-    )
     with (
         demo_database(env, label="survival") as database_url,
         own_redis_keys(env, label="survival") as prefix,
-        SurvivalRun(
-            {**env, "DATABASE_URL": database_url, "CACHE_KEY_PREFIX": prefix}, say=say
-        ) as run,
     ):
+        run = SurvivalRun({**env, "DATABASE_URL": database_url, "CACHE_KEY_PREFIX": prefix})
         survival, revocation, lifetimes = run.measure()
     return {
-        "configuration": configuration,
+        "configuration": {
+            "database": "PostgreSQL" if is_postgresql(env.get("DATABASE_URL", "")) else "SQLite",
+            "sessions_cache": "Redis" if env.get("REDIS_URL") else "local memory",
+            "servers": f"gunicorn, {WORKERS} worker process x {THREADS} threads each",
+            "jwt_signing_key": "SECRET_KEY (JWT_SIGNING_KEY unset)",
+        },
         "measures": dict(MEASURES),
         "survival": survival,
         "revocation_delay": revocation,
@@ -112,23 +100,12 @@ def measure_survival(
 
 
 class SurvivalRun:
-    """The servers and clients of one measurement; closes every client it opened."""
+    """The servers and clients of one measurement."""
 
-    def __init__(self, env: dict[str, str], *, say: Callable[[str], None]):
+    def __init__(self, env: dict[str, str]):
         self.env = env
-        self.say = say
         self.ways: dict[str, dict] = {}
         self.opened: list[WayHttpClient] = []
-
-    def __enter__(self) -> "SurvivalRun":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close_clients()
-
-    def close_clients(self) -> None:
-        for client in self.opened:
-            client.close()
 
     @contextlib.contextmanager
     def serving(self, env: Mapping[str, str]) -> Iterator[str]:
@@ -140,21 +117,18 @@ class SurvivalRun:
             finally:
                 # gunicorn's graceful stop waits for open keep-alive connections to
                 # close: the clients close theirs first. One used again connects anew.
-                self.close_clients()
+                for client in self.opened:
+                    client.close()
 
     def measure(self) -> tuple[dict, dict, dict]:
         survival: dict[str, dict[str, bool]] = {}
-        self.say("survival: a first server; logging in through every way")
         with self.serving(self.env) as first:
             on_first = self.log_in_everywhere(first)
-            self.say("survival: a second server sharing the database and the cache")
             with self.serving(self.env) as second:
                 survival["second_server"] = self.accepted(on_first, base_url=second)
-        self.say("survival: the first server stopped; a new one with the same settings")
         with self.serving(self.env) as restarted:
             survival["restart"] = self.accepted(on_first, base_url=restarted)
             before_rotation = self.log_in_everywhere(restarted)
-        self.say("survival: a new SECRET_KEY, the old one in SECRET_KEY_FALLBACKS")
         rotated_env = {
             **self.env,
             "SECRET_KEY": secrets.token_urlsafe(50),
@@ -168,57 +142,38 @@ class SurvivalRun:
         }
         return by_way, revocation, lifetimes
 
-    # Logging in and replaying.
-
-    def client(self, base_url: str, way: dict) -> WayHttpClient:
-        client = WayHttpClient(base_url, way)
-        self.opened.append(client)
-        return client
+    def kept(self, clients: dict[str, WayHttpClient]) -> dict[str, WayHttpClient]:
+        """The clients, remembered: each is closed when its server stops."""
+        self.opened += clients.values()
+        return clients
 
     def log_in_everywhere(self, base_url: str) -> dict[str, WayHttpClient]:
-        clients = {name: self.client(base_url, way) for name, way in self.ways.items()}
+        clients = self.kept({name: WayHttpClient(base_url, way) for name, way in self.ways.items()})
         # At once: each login spends its time hashing the password on the server.
         with ThreadPoolExecutor(max_workers=len(clients)) as pool:
             list(pool.map(WayHttpClient.log_in, clients.values()))
         return clients
 
+    def copies(self, clients: Mapping[str, WayHttpClient], base_url: str | None = None) -> dict:
+        return self.kept({name: client.copy(base_url=base_url) for name, client in clients.items()})
+
     def accepted(self, clients: Mapping[str, WayHttpClient], *, base_url: str) -> dict:
         """Whether each credential still opens the resource, replayed on base_url."""
-        replays = {name: client.copy(base_url=base_url) for name, client in clients.items()}
-        self.opened += replays.values()
-        return {name: self.is_accepted(name, replay) for name, replay in replays.items()}
-
-    @staticmethod
-    def is_accepted(name: str, client: WayHttpClient) -> bool:
-        answer = client.resource()
-        if answer.status_code not in {HTTPStatus.OK, HTTPStatus.UNAUTHORIZED}:
-            # Anything else is the measurement failing, not the credential.
-            raise RuntimeError(
-                f"{name}: the resource answered {answer.status_code}: {answer.content!r}"
-            )
-        return answer.status_code == HTTPStatus.OK
-
-    # Revocation.
+        replays = self.copies(clients, base_url)
+        return {name: is_accepted(name, replay) for name, replay in replays.items()}
 
     def revocation_delays(self, base_url: str, *, env: Mapping[str, str]) -> tuple[dict, dict]:
-        self.say("survival: revocation after a logout")
         for_logout = self.log_in_everywhere(base_url)
         lifetimes = {name: credential_lifetime_s(client) for name, client in for_logout.items()}
         for_password_change = self.log_in_everywhere(base_url)
 
-        copies = {name: client.copy() for name, client in for_logout.items()}
-        self.opened += copies.values()
+        copies = self.copies(for_logout)
         logged_out_at = {}
         for name, client in for_logout.items():
-            answer = client.logout()
+            checked(name, "logout", client.logout(), expected={HTTPStatus.OK})
             logged_out_at[name] = time.monotonic()
-            if answer.status_code != HTTPStatus.OK:
-                raise RuntimeError(
-                    f"{name}: logout answered {answer.status_code}: {answer.content!r}"
-                )
-        after_logout = self.refused_after(copies, since=logged_out_at)
+        after_logout = refused_after(copies, since=logged_out_at)
 
-        self.say("survival: revocation after a password change")
         manage(
             env,
             "shell",
@@ -230,7 +185,7 @@ class SurvivalRun:
             "user.save()\n",
         )
         changed_at = time.monotonic()
-        after_change = self.refused_after(
+        after_change = refused_after(
             for_password_change, since=dict.fromkeys(self.ways, changed_at)
         )
 
@@ -246,26 +201,41 @@ class SurvivalRun:
         }
         return revocation, lifetimes
 
-    def refused_after(
-        self, clients: Mapping[str, WayHttpClient], *, since: Mapping[str, float]
-    ) -> dict[str, float | None]:
-        """Seconds until each credential is refused (0.0: at the first replay), or None."""
-        delays: dict[str, float | None] = dict.fromkeys(clients)
-        pending = dict(clients)
-        deadline = min(since.values()) + POLL_BOUND_S
-        first_round = True
-        while pending:
-            round_started = time.monotonic()
-            for name, client in list(pending.items()):
-                replayed_at = time.monotonic()
-                if not self.is_accepted(name, client):
-                    delays[name] = 0.0 if first_round else round(replayed_at - since[name], 1)
-                    del pending[name]
-            first_round = False
-            if time.monotonic() + POLL_INTERVAL_S > deadline:
-                break
-            time.sleep(max(0.0, round_started + POLL_INTERVAL_S - time.monotonic()))
-        return delays
+
+def checked(name: str, what: str, answer, *, expected: set[HTTPStatus]):
+    """The answer, if its status is expected; else the measurement failed, not the credential."""
+    if answer.status_code not in expected:
+        raise RuntimeError(f"{name}: {what} answered {answer.status_code}: {answer.content!r}")
+    return answer
+
+
+def is_accepted(name: str, client: WayHttpClient) -> bool:
+    answer = checked(
+        name, "the resource", client.resource(), expected={HTTPStatus.OK, HTTPStatus.UNAUTHORIZED}
+    )
+    return answer.status_code == HTTPStatus.OK
+
+
+def refused_after(
+    clients: Mapping[str, WayHttpClient], *, since: Mapping[str, float]
+) -> dict[str, float | None]:
+    """Seconds until each credential is refused (0.0: at the first replay), or None."""
+    delays: dict[str, float | None] = dict.fromkeys(clients)
+    pending = dict(clients)
+    deadline = min(since.values()) + POLL_BOUND_S
+    first_round = True
+    while pending:
+        round_started = time.monotonic()
+        for name, client in list(pending.items()):
+            replayed_at = time.monotonic()
+            if not is_accepted(name, client):
+                delays[name] = 0.0 if first_round else round(replayed_at - since[name], 1)
+                del pending[name]
+        first_round = False
+        if time.monotonic() + POLL_INTERVAL_S > deadline:
+            break
+        time.sleep(max(0.0, round_started + POLL_INTERVAL_S - time.monotonic()))
+    return delays
 
 
 def credential_lifetime_s(client: WayHttpClient) -> int:

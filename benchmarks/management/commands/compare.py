@@ -29,18 +29,20 @@ from benchmarks.report import write_chart, write_json, write_markdown, write_rea
 from benchmarks.survival import measure_survival
 from ways.registry import SESSION_WAYS, WAYS, cache_description, database_description
 
+DOCS = Path(settings.BASE_DIR) / "docs"
+
 
 class Command(BaseCommand):
     help = "Measure what each way in costs and write docs/comparison.md, .json and .png."
 
     def add_arguments(self, parser):
-        parser.add_argument("--output-dir", default=str(Path(settings.BASE_DIR) / "docs"))
+        parser.add_argument("--output-dir", default=str(DOCS))
         parser.add_argument(
             "--quick", action="store_true", help="tiny batches: a smoke test, not a measurement"
         )
         parser.add_argument(
             "--scale-results",
-            default=str(Path(settings.BASE_DIR) / "docs" / "scale.json"),
+            default=str(DOCS / "scale.json"),
             help="the results of `make bench-scale` to include (skipped if missing)",
         )
 
@@ -104,9 +106,8 @@ class Command(BaseCommand):
         write_json(results, output / "comparison.json")
         write_markdown(results, output / "comparison.md")
         write_chart(results, output / "comparison.png")
-        readme = Path(settings.BASE_DIR) / "README.md"
-        if output.resolve() == (Path(settings.BASE_DIR) / "docs").resolve():
-            write_readme_blocks(results, readme)
+        if output.resolve() == DOCS.resolve():
+            write_readme_blocks(results, Path(settings.BASE_DIR) / "README.md")
         progress.update()
         progress.close()
         self.stdout.write(f"Wrote {output / 'comparison.md'}, .json and .png.")
