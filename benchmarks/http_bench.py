@@ -3,13 +3,7 @@
 import os
 from collections.abc import Callable
 
-from testing.servers import (
-    THREADS_PER_WORKER,
-    demo_database,
-    gunicorn_serving,
-    own_redis_keys,
-    server_environment,
-)
+from testing.servers import THREADS_PER_WORKER, demo_serving, server_environment
 from testing.wrk import CONNECTIONS, WrkMissing, wrk_every_way
 
 # One gunicorn worker: gunicorn hands a burst of new keep-alive connections to whichever
@@ -30,13 +24,8 @@ def measure_http(*, seconds: float, say: Callable[[str], None] = print) -> dict:
         "gunicorn_threads": THREADS_PER_WORKER,
         "floor": "GET /api/ways/, anonymous",
     }
-    with (
-        demo_database(env, label="compare") as database_url,
-        own_redis_keys(env, label="compare") as prefix,
-    ):
-        env["DATABASE_URL"], env["CACHE_KEY_PREFIX"] = database_url, prefix
-        with gunicorn_serving(env, workers=WORKERS) as base_url:
-            try:
-                return {**measured, "rows": wrk_every_way(base_url, seconds=seconds, say=say)}
-            except WrkMissing as missing:
-                return {**measured, "skipped": str(missing)}
+    with demo_serving(env, label="compare", workers=WORKERS) as base_url:
+        try:
+            return {**measured, "rows": wrk_every_way(base_url, seconds=seconds, say=say)}
+        except WrkMissing as missing:
+            return {**measured, "skipped": str(missing)}

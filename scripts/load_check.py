@@ -31,9 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from testing.servers import (
     THREADS_PER_WORKER,
-    demo_database,
-    gunicorn_serving,
-    own_redis_keys,
+    demo_serving,
+    is_postgresql,
     server_environment,
     services_problem,
     serving_workers,
@@ -79,22 +78,16 @@ def main() -> int:
         print(f"Load check failed: {problem}.")
         return 1
 
-    with (
-        demo_database(env, label="load") as database_url,
-        own_redis_keys(env, label="load") as prefix,
-    ):
-        env["DATABASE_URL"] = database_url
-        env["CACHE_KEY_PREFIX"] = prefix
-        workers = serving_workers(env)
-        database = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
-        cache = "Redis" if env.get("REDIS_URL") else "local memory"
-        print(
-            f"gunicorn: {workers} worker(s) x {THREADS_PER_WORKER} threads; database: "
-            f"{database}; sessions cache: {cache}; wrk, {CONNECTIONS} connections x "
-            f"{args.seconds:g} s per way"
-        )
-        with gunicorn_serving(env, workers=workers) as base_url:
-            rows = wrk_every_way(base_url, seconds=args.seconds)
+    workers = serving_workers(env)
+    database = "PostgreSQL" if is_postgresql(env.get("DATABASE_URL", "")) else "SQLite"
+    cache = "Redis" if env.get("REDIS_URL") else "local memory"
+    print(
+        f"gunicorn: {workers} worker(s) x {THREADS_PER_WORKER} threads; database: "
+        f"{database}; sessions cache: {cache}; wrk, {CONNECTIONS} connections x "
+        f"{args.seconds:g} s per way"
+    )
+    with demo_serving(env, label="load", workers=workers) as base_url:
+        rows = wrk_every_way(base_url, seconds=args.seconds)
     print(report(rows))
     errors = sum(row["errors"] for row in rows.values())
     if errors or not all(row["requests"] for row in rows.values()):

@@ -37,20 +37,12 @@ class WayVerbs:
 
     csrf_cookie_name = "csrftoken"
 
-    def __init__(self):
-        self.tokens: dict[str, str] = {}
-
-    # What a subclass provides: the way's transport and paths, a request, a cookie's value.
+    # A subclass provides the way's transport, path(verb), send(method, path, body, headers)
+    # and cookie(name), the value of a cookie it holds or None.
     transport: str
 
-    def path(self, verb: str) -> str:
-        raise NotImplementedError
-
-    def send(self, method: str, path: str, body: Mapping | None = None, headers=None):
-        raise NotImplementedError
-
-    def cookie(self, name: str) -> str | None:
-        raise NotImplementedError
+    def __init__(self):
+        self.tokens: dict[str, str] = {}
 
     @property
     def uses_cookies(self) -> bool:
@@ -117,15 +109,13 @@ class WayClient(WayVerbs):
         return self.way.path(verb)
 
     def send(self, method: str, path: str, body: Mapping | None = None, headers=None):
-        headers = {**self.authorization(), **(headers or {})}
-        if method == "GET":
-            return self.client.get(path, headers=headers, secure=self.https)
+        # Without a body (a GET) generic() sends no Content-Type, as get() would not.
         return self.client.generic(
             method,
             path,
             json.dumps(body) if body is not None else "",
             content_type="application/json",
-            headers=headers,
+            headers={**self.authorization(), **(headers or {})},
             secure=self.https,
         )
 
@@ -168,20 +158,12 @@ class WayHttpClient(WayVerbs):
     requests keeps the cookies' paths and deletions, as a browser would.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        way: Mapping | None = None,
-        *,
-        csrf_cookie_name: str = "csrftoken",
-        timeout: float = 30,
-    ):
+    def __init__(self, base_url: str, way: Mapping | None = None, *, csrf_cookie_name="csrftoken"):
         super().__init__()
         self.base_url = base_url
         self.way = way
         self.transport = way["transport"] if way else ""
         self.csrf_cookie_name = csrf_cookie_name
-        self.timeout = timeout
         self.session = requests.Session()
         # The servers are ours, on loopback, with certificates made for the test run; no
         # proxy or CA bundle of the environment applies (it would override verify).
@@ -206,7 +188,7 @@ class WayHttpClient(WayVerbs):
                 self.base_url + path,
                 json=body,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=30,
                 allow_redirects=False,
             )
 
@@ -246,10 +228,7 @@ class WayHttpClient(WayVerbs):
         What a thief replays, or what a load balancer sends to another server.
         """
         other = type(self)(
-            base_url or self.base_url,
-            self.way,
-            csrf_cookie_name=self.csrf_cookie_name,
-            timeout=self.timeout,
+            base_url or self.base_url, self.way, csrf_cookie_name=self.csrf_cookie_name
         )
         other.session.cookies.update(self.session.cookies)
         other.tokens = dict(self.tokens)
@@ -263,11 +242,8 @@ class LoginFailed(Exception):
 
 def ways_served(base_url: str) -> dict[str, dict]:
     """The server's listing of its ways (GET /api/ways/), by name."""
-    client = WayHttpClient(base_url)
-    try:
+    with contextlib.closing(WayHttpClient(base_url)) as client:
         return {way["name"]: way for way in client.send("GET", "/api/ways/").json()["ways"]}
-    finally:
-        client.close()
 
 
 def jwt_claims(token: str) -> dict:

@@ -207,20 +207,14 @@ def fresh_database(env: Mapping[str, str], *, label: str = "run") -> Iterator[st
 
     url = urlsplit(database_url)
     name = f"{url.path.lstrip('/') or 'postgres'}_{label}_{secrets.token_hex(4)}"
-    admin = {
-        "host": url.hostname,
-        "port": url.port or 5432,
-        "user": url.username,
-        "password": url.password,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**admin) as connection:
+    # The query may hold Django's options (conn_max_age), which libpq would refuse.
+    admin = url._replace(path="/postgres", query="").geturl()
+    with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     try:
         yield url._replace(path=f"/{name}").geturl()
     finally:
-        with psycopg.connect(**admin) as connection:
+        with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -253,6 +247,19 @@ def own_redis_keys(env: Mapping[str, str], *, label: str = "run") -> Iterator[st
             while batch := list(itertools.islice(keys, 10_000)):
                 client.unlink(*batch)
             client.close()
+
+
+@contextlib.contextmanager
+def demo_serving(env: Mapping[str, str], *, label: str, **serving) -> Iterator[str]:
+    """gunicorn_serving(**serving) on a demo database, with cache keys of its own."""
+    with (
+        demo_database(env, label=label) as database_url,
+        own_redis_keys(env, label=label) as prefix,
+        gunicorn_serving(
+            {**env, "DATABASE_URL": database_url, "CACHE_KEY_PREFIX": prefix}, **serving
+        ) as base_url,
+    ):
+        yield base_url
 
 
 def manage(env: Mapping[str, str], *arguments: str) -> None:

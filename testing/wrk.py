@@ -5,6 +5,7 @@ load check (which fails on any error) and by `manage.py compare` (which reports 
 Install it with `apt-get install wrk`; `.ci/run` does.
 """
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -21,9 +22,7 @@ class WrkMissing(RuntimeError):
     """wrk is not installed."""
 
 
-def wrk_run(
-    url: str, headers: dict[str, str], *, seconds: float, connections: int = CONNECTIONS
-) -> dict:
+def wrk_run(url: str, headers: dict[str, str], *, seconds: float) -> dict:
     """One wrk run of url: requests/s, p50 and p99 in ms, and every error.
 
     An error is an answer outside 2xx and 3xx, or a socket error (connect, read, write or
@@ -31,7 +30,7 @@ def wrk_run(
     """
     if shutil.which("wrk") is None:
         raise WrkMissing("wrk is not installed: apt-get install wrk")
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run(  # noqa: S603 - wrk, against a loopback server of ours
@@ -63,18 +62,12 @@ def wrk_every_way(
     rows = {"floor": wrk_run(f"{base_url}/api/ways/", {}, seconds=seconds)}
     for name, way in ways_served(base_url).items():
         say(f"HTTP {name}")
-        client = WayHttpClient(base_url, way)
-        try:
+        with contextlib.closing(WayHttpClient(base_url, way)) as client:
             client.log_in()
-            headers = credential_headers(client, way["resource"])
-        finally:
-            client.close()
+            # What the logged-in client would send with a GET of the resource.
+            if client.uses_cookies:
+                headers = {"Cookie": client.cookie_header(way["resource"])}
+            else:
+                headers = client.authorization()
         rows[name] = wrk_run(base_url + way["resource"], headers, seconds=seconds)
     return rows
-
-
-def credential_headers(client: WayHttpClient, path: str) -> dict[str, str]:
-    """What a logged-in client sends with a GET of path: its cookies, or its token."""
-    if client.uses_cookies:
-        return {"Cookie": client.cookie_header(path)}
-    return client.authorization()

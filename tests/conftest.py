@@ -3,7 +3,6 @@
 import os
 import uuid
 from http import HTTPStatus
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -12,7 +11,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from config.profiles import security_profile
-from testing.servers import is_postgresql, reachable, services
+from testing.servers import host_port, is_postgresql, reachable, services
 from ways.registry import WAYS, Way, cache_description, database_description
 
 from helpers import PASSWORD, WayClient
@@ -62,9 +61,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def redis_test_url():
     """A reachable Redis for tests about Redis itself, or a skip (a failure in CI)."""
-    url = urlsplit(REDIS_TEST_URL)
-    if not reachable(url.hostname, url.port or 6379):
-        skip_or_fail_without(f"Redis at {url.hostname}:{url.port or 6379}")
+    host, port = host_port(REDIS_TEST_URL, 6379)
+    if not reachable(host, port):
+        skip_or_fail_without(f"Redis at {host}:{port}")
     return REDIS_TEST_URL
 
 
