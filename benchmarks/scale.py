@@ -32,6 +32,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import OperationalError, connection, connections, transaction
+from django.db.models import Model
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import aware_utcnow
@@ -39,7 +40,7 @@ from rest_framework_simplejwt.utils import aware_utcnow
 from accounts.models import User
 from benchmarks.harness import Configured, round_robin_microseconds
 from benchmarks.host import processor_name
-from benchmarks.measure import floor_call
+from benchmarks.measure import carrying, floor_call
 from benchmarks.seeding import seed, seed_clear, seed_user_ensure
 from jwt_demo.services import token_delete_many
 from testing.clients import WayClient, request_host
@@ -88,6 +89,8 @@ class Cleanup:
     way: str  # the seeding way
     stock: str
     ours: str
+    login_model: type[Model]  # what a login of this kind writes a row of
+    tables: dict[str, type[Model]]  # the rows counted before and after a cleanup
 
 
 def way_storing_only(store: str) -> str:
@@ -101,12 +104,16 @@ CLEANUPS = (
         way=way_storing_only(SESSION_ROWS),
         stock="clearsessions",
         ours="purge_expired_sessions",
+        login_model=Session,
+        tables={"sessions": Session},
     ),
     Cleanup(
         name="tokens",
         way=way_storing_only(TOKEN_ROWS),
         stock="flushexpiredtokens",
         ours="purge_expired_tokens",
+        login_model=OutstandingToken,
+        tables={"outstanding_tokens": OutstandingToken, "blacklisted_tokens": BlacklistedToken},
     ),
 )
 # The stored state that makes "N stored sessions" for every way: rows, keys and tokens, each
@@ -114,13 +121,7 @@ CLEANUPS = (
 STORED_WAYS = tuple(way.name for way in seeding_ways() if len(way.stores) == 1)
 
 
-def measure_scale(
-    *,
-    count: int,
-    progress: Say | None,
-    postgres_url: str | None = POSTGRES_URL,
-    redis_url: str | None = REDIS_URL,
-) -> dict:
+def measure_scale(*, count: int, progress: Say | None, postgres_url: str, redis_url: str) -> dict:
     """Seed `count` sessions and tokens on fresh databases and measure; returns the results.
 
     `progress` hears a line per step (the workers draw their own bars on a terminal), or
@@ -180,15 +181,15 @@ def measure_scale(
     if redis_url and not reachable(*host_port(redis_url, 6379)):
         say(f"Redis at {redis_url} is not reachable: the local-memory cache it is.")
         redis_url = ""
-    servers = {"sqlite": "sqlite://", "postgresql": postgres_url or ""}
-    with own_redis_keys({"REDIS_URL": redis_url or ""}, label="scale") as prefix:
+    servers = {"sqlite": "sqlite://", "postgresql": postgres_url}
+    with own_redis_keys({"REDIS_URL": redis_url}, label="scale") as prefix:
         for name, database_url in servers.items():
             problem = database_problem(database_url)
             if problem:
                 say(f"{name}: skipped: {problem}")
                 results["databases"][name] = {"skipped": problem}
                 continue
-            env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url or ""}
+            env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
             with fresh_database(env, label="scale") as fresh_url:
                 say(f"{name}: seeding and measuring {count} per kind")
                 env |= {"DATABASE_URL": fresh_url, "CACHE_KEY_PREFIX": prefix}
@@ -221,16 +222,13 @@ def worker_run(*, count: int, env: dict[str, str], quiet: bool) -> dict:
             f"--worker={output}",
             f"--verbosity={0 if quiet else 1}",
         ]
+        # The stock clearsessions cleans SESSION_ENGINE's store: the database's rows, as the
+        # sessions cleanup's way keeps them.
+        env = {**os.environ, "SESSION_BACKEND": CLEANUPS[0].way, **env}
         subprocess.run(  # noqa: S603 - this interpreter and this project's manage.py
-            command, cwd=settings.BASE_DIR, env=worker_env(env), check=True
+            command, cwd=settings.BASE_DIR, env=env, check=True
         )
         return json.loads(output.read_text())
-
-
-def worker_env(overrides: dict[str, str]) -> dict[str, str]:
-    # The stock clearsessions cleans SESSION_ENGINE's store: the database's rows, as the
-    # sessions cleanup's way keeps them.
-    return {**os.environ, "SESSION_BACKEND": CLEANUPS[0].way, **overrides}
 
 
 def scale_measure_here(*, count: int, say: Say, bars: bool) -> dict:
@@ -252,11 +250,9 @@ def scale_measure_here(*, count: int, say: Say, bars: bool) -> dict:
 
 
 def database_label() -> str:
+    query = "SELECT sqlite_version()" if connection.vendor == "sqlite" else "SHOW server_version"
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT sqlite_version()")
-        else:
-            cursor.execute("SHOW server_version")
+        cursor.execute(query)
         version = cursor.fetchone()[0].split()[0]
     return f"{database_description()} {version}"
 
@@ -284,12 +280,7 @@ def seeded(*, way: str, count: int, bars: bool) -> dict:
 
 
 def stored_rows(cleanup: Cleanup) -> dict[str, int]:
-    if cleanup.name == "sessions":
-        return {"sessions": Session.objects.count()}
-    return {
-        "outstanding_tokens": OutstandingToken.objects.count(),
-        "blacklisted_tokens": BlacklistedToken.objects.count(),
-    }
+    return {name: model.objects.count() for name, model in cleanup.tables.items()}
 
 
 def reseeded(*, cleanup: Cleanup, count: int, bars: bool) -> dict:
@@ -324,22 +315,21 @@ def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) 
     reseeded(cleanup=cleanup, count=count, bars=bars)
     # Unrounded: a small bench deletes its rows in one transaction in a few milliseconds.
     fastest = one_transaction_delete(cleanup)
-    speedup = runs["stock"]["seconds"] / runs["ours"]["seconds"]
+    stock, ours = runs["stock"], runs["ours"]
+    speedup = stock["seconds"] / ours["seconds"]
     return {
         "rows_seeded": count,
-        "stock": runs["stock"],
-        "ours": runs["ours"],
+        **runs,
         "one_transaction": {name: round(seconds, 3) for name, seconds in fastest.items()},
         "speedup": round(speedup, 2),
-        "stock_over_one_transaction": round(runs["stock"]["seconds"] / fastest["seconds"], 2),
-        "ours_over_one_transaction": round(runs["ours"]["seconds"] / fastest["seconds"], 2),
-        "memory_ratio": round(runs["stock"]["peak_rss_mb"] / runs["ours"]["peak_rss_mb"], 2),
-        "same_rows_deleted": runs["stock"]["rows_deleted"] == runs["ours"]["rows_deleted"],
+        "stock_over_one_transaction": round(stock["seconds"] / fastest["seconds"], 2),
+        "ours_over_one_transaction": round(ours["seconds"] / fastest["seconds"], 2),
+        "memory_ratio": round(stock["peak_rss_mb"] / ours["peak_rss_mb"], 2),
+        "same_rows_deleted": stock["rows_deleted"] == ours["rows_deleted"],
         "speedup_target_met": speedup >= TARGET_SPEEDUP,
-        "peak_rss_target_met": runs["ours"]["peak_rss_mb"] <= TARGET_PEAK_RSS_MB,
+        "peak_rss_target_met": ours["peak_rss_mb"] <= TARGET_PEAK_RSS_MB,
         "login_wait_target_met": (
-            runs["ours"]["logins_while_running"]["longest_wait_seconds"]
-            <= TARGET_LOGIN_WAIT_SECONDS
+            ours["logins_while_running"]["longest_wait_seconds"] <= TARGET_LOGIN_WAIT_SECONDS
         ),
     }
 
@@ -393,10 +383,7 @@ class LoginWrites:
     def __exit__(self, *exc_info) -> None:
         self.stopping.set()
         self.thread.join()
-        if self.cleanup.name == "sessions":
-            Session.objects.filter(pk__in=self.written).delete()
-        else:
-            OutstandingToken.objects.filter(pk__in=self.written).delete()
+        self.cleanup.login_model.objects.filter(pk__in=self.written).delete()
 
     def run(self) -> None:
         try:
@@ -512,15 +499,14 @@ def request_costs_measure(*, count: int, say: Say, bars: bool) -> dict:
     small store is measured before and after the large one (cleared and seeded again) and
     the large one is compared with their mean, so a drift during the run cancels out too.
     """
-    seed_clear()
     password = secrets.token_urlsafe(16)
     user = User.objects.create_user(
         username=f"bench-scale-{secrets.token_hex(4)}", password=password
     )
-    stored = dict.fromkeys(STORED_WAYS, 0)
     phases = {}
     for phase, target in (("small", SMALL_COUNT), ("large", count), ("small_again", SMALL_COUNT)):
-        if phase == "small_again":
+        # The large store grows from the small one; each small one is seeded afresh.
+        if phase != "large":
             seed_clear()
             stored = dict.fromkeys(STORED_WAYS, 0)
         for way in STORED_WAYS:
@@ -540,7 +526,9 @@ def request_costs_measure(*, count: int, say: Say, bars: bool) -> dict:
                 ),
                 "outstanding_token_rows": OutstandingToken.objects.count(),
             },
-            "us_per_request": costs_measure(calls=calls),
+            "us_per_request": round_robin_microseconds(
+                calls, rounds=ROUNDS, per_batch=REQUESTS_PER_BATCH
+            ),
         }
         costs = phases[phase]["us_per_request"].items()
         say(f"  {phase}: " + ", ".join(f"{way} {us} µs" for way, us in costs))
@@ -580,16 +568,6 @@ def resource_calls(*, user: User, password: str) -> dict[str, Configured]:
         response = client.login(user.username, password)
         if response.status_code != HTTPStatus.OK:
             raise RuntimeError(f"{way.name}: login answered {response.status_code}")
-        if way.transport == "header":
-            calls[way.name] = Configured.request(
-                way.path("resource"), headers={"Authorization": f"Bearer {client.credential}"}
-            )
-        else:
-            calls[way.name] = Configured.request(
-                way.path("resource"), cookies={client.credential_name: client.credential}
-            )
+        cookies, headers = carrying(way, client.credential, client.credential_name)
+        calls[way.name] = Configured.request(way.path("resource"), cookies=cookies, headers=headers)
     return calls
-
-
-def costs_measure(*, calls: dict[str, Configured]) -> dict[str, float]:
-    return round_robin_microseconds(calls, rounds=ROUNDS, per_batch=REQUESTS_PER_BATCH)

@@ -52,7 +52,6 @@ Progress = Callable[[int], object]
 class Seeded:
     """What one seeding wrote for one way."""
 
-    way: str
     written: int
     unit: str = "rows"  # or "keys", in the sessions cache
     expired: int = 0
@@ -135,10 +134,6 @@ def rows_insert(*, model, fields: Sequence[str], rows: Sequence[Sequence]) -> No
         )
 
 
-def seeded_session_key() -> str:
-    return SEED_SESSION_KEY_PREFIX + secrets.token_hex(12)
-
-
 def seeded_session_data(*, user: User, way: str) -> dict:
     """What session_login() leaves in a session, for the seed user."""
     return {
@@ -162,7 +157,7 @@ def session_seed(
     way: str,
     count: int,
     expired_fraction: float,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int,
     progress: Progress,
 ) -> Seeded:
     """Sessions of a session way, as it keeps them: django_session rows, Redis keys or both.
@@ -175,7 +170,6 @@ def session_seed(
     redis = sessions_cache_redis_client() if registered.cache_key_prefix else None
     if not rows and redis is None:
         return Seeded(
-            way=way,
             written=0,
             unit="keys",
             skipped="the sessions cache is not Redis: local memory lives and dies with a process",
@@ -189,7 +183,7 @@ def session_seed(
     lifetime = timedelta(seconds=settings.SESSION_COOKIE_AGE)
     dates = expiry_dates(now=now, count=count, expired=expired, lifetime=lifetime)
     for batch in batched(dates, batch_size):
-        sessions = [(seeded_session_key(), expire_date) for expire_date in batch]
+        sessions = [(SEED_SESSION_KEY_PREFIX + secrets.token_hex(12), date) for date in batch]
         if rows:
             with transaction.atomic():
                 rows_insert(
@@ -201,7 +195,7 @@ def session_seed(
             live = [(registered.cache_key_prefix + key, d) for key, d in sessions if d > now]
             cache_entries_set(client=redis, entries=live, value=data, now=now)
         progress(len(batch))
-    return Seeded(way=way, written=count, unit="rows" if rows else "keys", expired=expired)
+    return Seeded(written=count, unit="rows" if rows else "keys", expired=expired)
 
 
 def cache_entries_set(*, client, entries: list[tuple[str, datetime]], value, now: datetime) -> None:
@@ -218,8 +212,8 @@ def token_seed(
     way: str,
     count: int,
     expired_fraction: float,
-    blacklisted_fraction: float = 0.1,
-    batch_size: int = BATCH_SIZE,
+    blacklisted_fraction: float,
+    batch_size: int,
     progress: Progress,
 ) -> Seeded:
     """Outstanding refresh tokens of the seed user for the way, some expired, some blacklisted.
@@ -238,14 +232,12 @@ def token_seed(
     now = timezone.now()
     lifetime = api_settings.REFRESH_TOKEN_LIFETIME
     dates = expiry_dates(now=now, count=count, expired=expired, lifetime=lifetime)
-    for start, batch in zip(range(0, count, batch_size), batched(dates, batch_size), strict=True):
+    for batch in batched(zip(dates, flags, strict=True), batch_size):
         rows = [
             token_row(user=user, way=way, expires_at=expires_at, lifetime=lifetime)
-            for expires_at in batch
+            for expires_at, _ in batch
         ]
-        doomed = [
-            row[1] for row, flag in zip(rows, flags[start : start + len(rows)], strict=True) if flag
-        ]
+        doomed = [row[1] for row, (_, flag) in zip(rows, batch, strict=True) if flag]
         with transaction.atomic():
             rows_insert(
                 model=OutstandingToken,
@@ -261,10 +253,7 @@ def token_seed(
             )
         progress(len(batch))
     return Seeded(
-        way=way,
-        written=count,
-        expired=expired,
-        blacklisted=blacklisted_expired + blacklisted_live,
+        written=count, expired=expired, blacklisted=blacklisted_expired + blacklisted_live
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from benchmarks.report import scale_summary, write_readme_scale
+from benchmarks.report import scale_summary, write_json, write_readme_scale
 from benchmarks.scale import (
     DEFAULT_COUNT,
     POSTGRES_URL,
@@ -15,6 +15,9 @@ from benchmarks.scale import (
     measure_scale,
     scale_measure_here,
 )
+
+# Only the results written here, the docs' own, also go into the README.
+DOCS_RESULTS = Path(settings.BASE_DIR) / "docs" / "scale.json"
 
 
 class Command(BaseCommand):
@@ -38,9 +41,7 @@ class Command(BaseCommand):
             help="a Redis database for the cache ways, used under a key prefix of the bench's "
             "own; '' for the local-memory cache",
         )
-        parser.add_argument(
-            "--output", default=str(Path(settings.BASE_DIR) / "docs" / "scale.json")
-        )
+        parser.add_argument("--output", default=str(DOCS_RESULTS))
         # Internal: measure on the database this process was configured with, which the
         # parent process created for it, and write the results to this file.
         parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -60,10 +61,9 @@ class Command(BaseCommand):
         )
         path = Path(output)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        readme = Path(settings.BASE_DIR) / "README.md"
-        if path.resolve() == (Path(settings.BASE_DIR) / "docs" / "scale.json").resolve():
-            write_readme_scale(results, readme)
+        write_json(results, path)
+        if path.resolve() == DOCS_RESULTS.resolve():
+            write_readme_scale(results, Path(settings.BASE_DIR) / "README.md")
         self.stdout.write(scale_summary(results))
         self.stdout.write(f"Wrote {path}.")
 
