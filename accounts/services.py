@@ -1,11 +1,29 @@
 """Business logic shared by every way in."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from rest_framework.exceptions import ValidationError
 
 from accounts.models import User
 from accounts.throttling import login_throttled
 from ways.refusals import CredentialRefused
-from ways.serializers import LoginSerializer
+from ways.serializers import LoginSerializer, PasswordChangeSerializer
+
+Renewed = TypeVar("Renewed")
+
+WRONG_OLD_PASSWORD = "The old password is not the account's password."  # noqa: S105 - a sentence
+# Both stock mechanisms that end other sessions derive from the password hash: Django's
+# session auth hash, checked on every request of a session way, and SimpleJWT's
+# CHECK_REVOKE_TOKEN claim. A new hash ends every credential issued before it, at once.
+OTHER_SESSIONS_END = (
+    "In the stock profile a password change ends every other session of the account: each "
+    "session and token is tied to the password hash. Keeping them needs the managed profile."
+)
 
 
 def credentials_check(*, request, data) -> User:
@@ -20,6 +38,36 @@ def credentials_check(*, request, data) -> User:
             raise login_throttled(request, serializer.validated_data)
         raise CredentialRefused("wrong_credentials")
     return user
+
+
+def password_change(*, request, user: User, data, renew: Callable[[User], Renewed]) -> Renewed:
+    """Set the user's new password after checking the old one; 400 per field, or 429.
+
+    The old password is checked as a login checks it, through authenticate(), so that
+    django-axes counts a wrong one: a stolen session cannot be used to guess the password
+    any faster than the login allows. Django's password validators judge the new one.
+    `renew` gives the client the credential it goes on with; it and the new password are
+    one transaction, so that neither comes without the other. The checks stay outside it:
+    a refusal rolls back what it holds, and the failure django-axes recorded would go too.
+    """
+    serializer = PasswordChangeSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    old, new = serializer.validated_data["old_password"], serializer.validated_data["new_password"]
+    if not serializer.validated_data["end_other_sessions"]:
+        raise ValidationError({"end_other_sessions": [OTHER_SESSIONS_END]})
+    credentials = {"username": user.get_username(), "password": old}
+    if authenticate(request, **credentials) is None:
+        if getattr(request, "axes_locked_out", False):
+            raise login_throttled(request, credentials)
+        raise ValidationError({"old_password": [WRONG_OLD_PASSWORD]})
+    try:
+        validate_password(new, user)
+    except DjangoValidationError as error:
+        raise ValidationError({"new_password": list(error.messages)}) from error
+    with transaction.atomic():
+        user.set_password(new)
+        user.save(update_fields=["password"])
+        return renew(user)
 
 
 def demo_user_ensure(*, username: str, password: str, email: str = "") -> tuple[User, str]:

@@ -31,6 +31,15 @@ def token_pair(refresh: WayRefreshToken) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
+def token_password_changed(*, user: User, way: Way) -> dict[str, str]:
+    """A new pair for the client that changed the password; every older token is refused.
+
+    Every token carries a hash of the password hash (CHECK_REVOKE_TOKEN): those issued
+    before the change, this client's too, name a password that no longer is.
+    """
+    return token_pair(WayRefreshToken.for_user(user, way=way))
+
+
 @transaction.atomic
 def token_refresh(*, refresh: str | None, way: Way) -> dict[str, str]:
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted.

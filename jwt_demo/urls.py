@@ -12,5 +12,6 @@ def way_urlpatterns(way: Way) -> list:
         path("auth/login/", views.LoginView.as_view(way=way), name="login"),
         path("auth/logout/", views.LogoutView.as_view(way=way), name="logout"),
         path("auth/refresh/", views.RefreshView.as_view(way=way), name="refresh"),
+        path("auth/password/", views.PasswordView.as_view(way=way), name="password"),
         path("resource/", ResourceView.as_view(way=way), name="resource"),
     ]

@@ -1,7 +1,10 @@
-"""Endpoints of the token ways: log in, refresh, log out (the resource is ways.views')."""
+"""Endpoints of the token ways: log in, refresh, log out, change the password (the resource is
+ways.views')."""
 
-from accounts.services import credentials_check
-from jwt_demo.services import token_login, token_logout, token_refresh
+from rest_framework.permissions import IsAuthenticated
+
+from accounts.services import credentials_check, password_change
+from jwt_demo.services import token_login, token_logout, token_password_changed, token_refresh
 from jwt_demo.transports import TRANSPORTS
 from ways.refusals import CredentialRefused
 from ways.views import WayView
@@ -50,3 +53,17 @@ class LogoutView(TokenWayView):
             if not self.transport.forgives_a_bad_logout:
                 raise
         return self.transport.logged_out(self.logged_out_response(), way=self.way)
+
+
+class PasswordView(TokenWayView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        tokens = password_change(
+            request=request,
+            user=request.user,
+            data=request.data,
+            renew=lambda user: token_password_changed(user=user, way=self.way),
+        )
+        body = self.password_changed_body(request.user)
+        return self.transport.tokens_response(body, way=self.way, tokens=tokens)

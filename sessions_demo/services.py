@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.db.models import Max, Min
@@ -36,6 +36,16 @@ def session_login(*, request: HttpRequest, user: User, way: Way) -> None:
 def session_logout(*, request: HttpRequest) -> None:
     """End the request's session: server-side ways delete it, the cookie way forgets it."""
     logout(request)
+
+
+def session_password_changed(*, request: HttpRequest, user: User) -> None:
+    """After a password change: this session goes on under a new key, every other one ends.
+
+    Django stores a hash of the password hash in each session and checks it on every
+    request: the new password leaves every other session's hash stale. This one gets the
+    new hash and, as at login, a new key, so a copy of its old cookie opens nothing.
+    """
+    update_session_auth_hash(request, user)
 
 
 # The cache prefixes of the ways whose database rows have a copy in the sessions cache.

@@ -11,5 +11,6 @@ def way_urlpatterns(way: Way) -> list:
     return [
         path("auth/login/", views.LoginView.as_view(way=way), name="login"),
         path("auth/logout/", views.LogoutView.as_view(way=way), name="logout"),
+        path("auth/password/", views.PasswordView.as_view(way=way), name="password"),
         path("resource/", ResourceView.as_view(way=way), name="resource"),
     ]

@@ -1,9 +1,11 @@
-"""Endpoints of the session ways: log in, log out (the resource is ways.views')."""
+"""Endpoints of the session ways: log in, log out, change the password (the resource is
+ways.views')."""
 
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.services import credentials_check
-from sessions_demo.services import session_login, session_logout
+from accounts.services import credentials_check, password_change
+from sessions_demo.services import session_login, session_logout, session_password_changed
 from ways.views import WayView
 
 
@@ -28,3 +30,16 @@ class LogoutView(WayView):
     def post(self, request):
         session_logout(request=request._request)
         return self.logged_out_response()
+
+
+class PasswordView(WayView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        password_change(
+            request=request,
+            user=request.user,
+            data=request.data,
+            renew=lambda user: session_password_changed(request=request._request, user=user),
+        )
+        return Response(self.password_changed_body(request.user))

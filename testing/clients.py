@@ -79,6 +79,11 @@ class WayVerbs:
             self.tokens = {}  # what a client does: the server cannot take them back
         return answer
 
+    def password_change(self, old_password: str, new_password: str, **fields):
+        body = {"old_password": old_password, "new_password": new_password, **fields}
+        # The answer carries the credential the client goes on with, as a login's does.
+        return self.tokens_keep(self.post("password", body))
+
     def refresh_body(self) -> dict | None:
         return None if self.uses_cookies else {"refresh": self.tokens.get("refresh", "")}
 

@@ -211,6 +211,11 @@ CATALOGUE = (
         "6.3.1",
         "Controls prevent credential stuffing and password brute force",
     ),
+    # ASVS 5.0 V6.2 Password security: a password change through every way's credential
+    Requirement("asvs", "6.2.2", "Users can change their password"),
+    Requirement(
+        "asvs", "6.2.3", "Changing the password requires the user's current and new password"
+    ),
     # ASVS 5.0 V9 Self-contained Tokens
     Requirement(
         "asvs",

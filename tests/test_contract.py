@@ -78,6 +78,7 @@ def test_listing_names_every_way_with_its_endpoints(client):
             "logout": f"/api/{way.name}/auth/logout/",
             "resource": f"/api/{way.name}/resource/",
             "refresh": f"/api/{way.name}/auth/refresh/" if way.kind == "token" else None,
+            "password": f"/api/{way.name}/auth/password/",
             "state": entry["state"],
         }
         assert entry["state"]
@@ -205,12 +206,15 @@ def test_cookie_ways_get_login_sets_the_csrf_cookie(way_client):
     [
         pytest.param(way, verb, id=f"{way.name}-{verb}")
         for way in select_ways(transport="cookie")
-        for verb in ("login", "logout", "refresh")
+        for verb in ("login", "logout", "refresh", "password")
         if verb != "refresh" or way.kind == "token"
     ],
 )
 def test_cookie_ways_refuse_state_changes_without_csrf_token(logged_in, verb):
-    body = {"username": "alice", "password": PASSWORD} if verb == "login" else None
+    body = {
+        "login": {"username": "alice", "password": PASSWORD},
+        "password": {"old_password": PASSWORD, "new_password": "a fresh passphrase, long enough"},
+    }.get(verb)
 
     response = logged_in.post(verb, body, csrf=False)
 

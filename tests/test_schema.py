@@ -85,8 +85,12 @@ def test_schema_says_which_endpoints_need_which_credential(schema):
         **{(way.path("resource"), "get"): [{f"{way.name}-session": []}] for way in sessions},
         # Logging out without a session still succeeds: the credential is optional.
         **{(way.path("logout"), "post"): [{f"{way.name}-session": []}, {}] for way in sessions},
+        # A password change needs the credential a resource request does.
+        **{(way.path("password"), "post"): [{f"{way.name}-session": []}] for way in sessions},
         ("/api/jwt/resource/", "get"): [{"jwt-bearer": []}],
+        ("/api/jwt/auth/password/", "post"): [{"jwt-bearer": []}],
         ("/api/jwt-cookie/resource/", "get"): [{"jwt-cookie-access": []}],
+        ("/api/jwt-cookie/auth/password/", "post"): [{"jwt-cookie-access": []}],
         ("/api/jwt-cookie/auth/refresh/", "post"): [{"jwt-cookie-refresh": []}],
         ("/api/jwt-cookie/auth/logout/", "post"): [{"jwt-cookie-refresh": []}, {}],
     }
@@ -103,7 +107,7 @@ def test_schema_asks_cookie_ways_for_the_csrf_token_on_every_post(schema):
     assert csrf == {
         way.path(verb): {("header", "X-CSRFToken"), ("cookie", settings.CSRF_COOKIE_NAME)}
         for way in COOKIE_WAYS
-        for verb in ("login", "refresh", "logout")
+        for verb in ("login", "refresh", "logout", "password")
         if way.path(verb)
     }
 

@@ -17,7 +17,7 @@ from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
-VERBS = ("login", "logout", "resource", "refresh")
+VERBS = ("login", "logout", "resource", "refresh", "password")
 
 # Where a way keeps state on the server, as the benchmarks seed and measure it.
 SESSION_ROWS = "django_session rows"

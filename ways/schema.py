@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from ways.refusals import REASONS
 from ways.registry import VERBS, WAYS, Way
-from ways.serializers import LoginSerializer, RefreshTokenSerializer
+from ways.serializers import LoginSerializer, PasswordChangeSerializer, RefreshTokenSerializer
 
 # The bodies below only describe what the views answer; the views build plain dicts.
 
@@ -51,6 +51,14 @@ class RefreshedWithTokensSerializer(RefreshedSerializer):
 
     access = serializers.CharField(help_text="Access token (JWT), for 'Authorization: Bearer'.")
     refresh = serializers.CharField(help_text="Refresh token (JWT), for refresh and logout.")
+
+
+class PasswordChangedSerializer(LoggedInSerializer):
+    """Password changed: this session goes on under new cookies; every other one has ended."""
+
+
+class PasswordChangedWithTokensSerializer(LoggedInWithTokensSerializer):
+    """Password changed: a new token pair for this client; every older token is refused."""
 
 
 class LoggedOutSerializer(WayDetailSerializer):
@@ -109,6 +117,22 @@ class LoginBadRequestSerializer(BadRequestSerializer):
     password = serializers.ListField(child=serializers.CharField(), required=False)
 
 
+class PasswordBadRequestSerializer(BadRequestSerializer):
+    old_password = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Missing, or not the password."
+    )
+    new_password = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Missing, or refused by the password validators (each says why).",
+    )
+    end_other_sessions = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="false: the stock profile cannot keep other sessions (the sentence says why).",
+    )
+
+
 class RefreshBadRequestSerializer(BadRequestSerializer):
     refresh = serializers.ListField(child=serializers.CharField(), required=False)
 
@@ -121,6 +145,7 @@ class WayEntrySerializer(serializers.Serializer):
     logout = serializers.CharField()
     resource = serializers.CharField()
     refresh = serializers.CharField(allow_null=True, help_text="null for the session ways.")
+    password = serializers.CharField()
     state = serializers.CharField(help_text="Where this way keeps state on the server.")
 
 
@@ -173,7 +198,7 @@ def security_schemes(way: Way) -> dict[str, dict]:
 def security_requirements(way: Way, verb: str) -> list[dict[str, list]]:
     """The credentials an endpoint reads; a trailing {} means it also answers without them."""
     credential, *refresh_cookie = security_schemes(way)  # jwt-cookie alone has a refresh cookie
-    if verb == "resource":
+    if verb in {"resource", "password"}:
         return [{credential: []}]
     if way.kind == "session" and verb == "logout":
         return [{credential: []}, {}]  # logging out without a session still succeeds
@@ -196,12 +221,17 @@ def success_body(way: Way, verb: str, method: str) -> type[serializers.Serialize
         "login": LoggedInWithTokensSerializer if tokens_in_body else LoggedInSerializer,
         "refresh": RefreshedWithTokensSerializer if tokens_in_body else RefreshedSerializer,
         "logout": LoggedOutSerializer,
+        "password": (
+            PasswordChangedWithTokensSerializer if tokens_in_body else PasswordChangedSerializer
+        ),
     }[verb]
 
 
 def bad_request_body(way: Way, verb: str) -> type[serializers.Serializer]:
     if verb == "login":
         return LoginBadRequestSerializer
+    if verb == "password":
+        return PasswordBadRequestSerializer
     if way.transport == "header":
         return RefreshBadRequestSerializer
     # Nothing else reads the body, but the CSRF check of cookie ways parses it all the same.
@@ -214,7 +244,7 @@ def answers_401(way: Way, verb: str) -> bool:
     Logging out needs no credential, except from the jwt way: it blacklists the refresh
     token in the body, so that token must be good.
     """
-    if verb in {"login", "resource"}:
+    if verb in {"login", "resource", "password"}:
         return True
     return way.kind == "token" and (verb == "refresh" or way.transport == "header")
 
@@ -233,7 +263,8 @@ def responses(way: Way, verb: str, method: str) -> dict[int, OpenApiResponse]:
         )
     if method == "POST" and way.transport == "cookie":
         answers[403] = OpenApiResponse(ErrorSerializer, "The CSRF token is missing or wrong.")
-    if (verb, method) == ("login", "POST"):
+    if method == "POST" and verb in {"login", "password"}:
+        # The old password of a password change is checked as a login's password is.
         answers[429] = OpenApiResponse(
             ErrorSerializer,
             "Too many failed logins for this account or from this address (code throttled); "
@@ -255,6 +286,8 @@ def request_serializer(way: Way, verb: str, method: str):
         return None
     if verb == "login":
         return LoginSerializer
+    if verb == "password":
+        return PasswordChangeSerializer
     if way.transport == "header":
         return RefreshTokenSerializer  # refresh and logout both take {"refresh": ...}
     return None  # the cookies carry everything
@@ -286,6 +319,17 @@ SUMMARIES = {
     ("resource", "GET"): "The protected resource",
     ("refresh", "POST"): "Refresh the tokens",
     ("logout", "POST"): "Log out",
+    ("password", "POST"): "Change the password",
+}
+
+
+VERB_DESCRIPTIONS = {
+    "password": (
+        "The old password is checked as a login checks it (a wrong one counts toward the "
+        "lockout); Django's password validators judge the new one. This session goes on under "
+        "a new credential, returned as at login; every other session and token of the "
+        "account ends.",
+    )
 }
 
 
@@ -311,7 +355,7 @@ class WaySchema(AutoSchema):
         return f"{SUMMARIES[self.verb, self.method]} ({self.way.name})"
 
     def get_description(self):
-        return self.way.summary
+        return " ".join([self.way.summary, *VERB_DESCRIPTIONS.get(self.verb, ())])
 
     def get_request_serializer(self):
         return request_serializer(self.way, self.verb, self.method)

@@ -1,4 +1,4 @@
-"""Input validation shared by every way's login, refresh and logout endpoints."""
+"""Input validation shared by every way's login, refresh, logout and password endpoints."""
 
 from rest_framework import serializers
 
@@ -22,3 +22,10 @@ class LoginSerializer(serializers.Serializer):
 
 class RefreshTokenSerializer(serializers.Serializer):
     refresh = StrictCharField(max_length=4096)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = StrictCharField(max_length=4096, trim_whitespace=False)
+    # Django's validators judge the new password: see accounts.services.password_change.
+    new_password = StrictCharField(max_length=4096, trim_whitespace=False)
+    end_other_sessions = serializers.BooleanField(default=True)

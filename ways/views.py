@@ -61,6 +61,13 @@ class WayView(APIView):
     def logged_in_body(self, user) -> dict:
         return {"way": self.way.name, "username": user.username, "detail": "Logged in."}
 
+    def password_changed_body(self, user) -> dict:
+        return {
+            "way": self.way.name,
+            "username": user.username,
+            "detail": "Password changed; every other session of the account has ended.",
+        }
+
     def logged_out_response(self) -> Response:
         response = Response({"way": self.way.name, "detail": "Logged out."})
         # Only the logout of a way whose credential the browser keeps as a cookie tells it to
