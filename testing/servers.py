@@ -113,7 +113,9 @@ def wait_until_serving(base_url: str, process: subprocess.Popen, *, timeout: flo
                 warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
                 if requests.get(f"{base_url}/api/ways/", timeout=5, verify=False).ok:  # noqa: S501
                     return
-        except requests.ConnectionError:
+        # A worker's first request loads the whole project: on a busy machine it may take
+        # longer than one try waits. Only the deadline ends the waiting.
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not answer on {base_url} within {timeout:.0f} s")
