@@ -26,16 +26,22 @@ OTHER_SESSIONS_END = (
 )
 
 
+def authenticated(request, credentials: dict) -> User | None:
+    """The active user these credentials name, None for wrong ones, or 429 when locked out."""
+    user = authenticate(request, **credentials)
+    # django-axes marks the request when it refused the attempt, or when this failure
+    # reached the limit: the answer is then 429, whatever the password was.
+    if user is None and getattr(request, "axes_locked_out", False):
+        raise login_throttled(request, credentials)
+    return user
+
+
 def credentials_check(*, request, data) -> User:
     """The active user whose username and password are in the body, or 400 / 401 / 429."""
     serializer = LoginSerializer(data=data)
     serializer.is_valid(raise_exception=True)
-    user = authenticate(request, **serializer.validated_data)
+    user = authenticated(request, serializer.validated_data)
     if user is None:
-        # django-axes marks the request when it refused the login, or when this failure
-        # reached the limit: the answer is then 429, whatever the password was.
-        if getattr(request, "axes_locked_out", False):
-            raise login_throttled(request, serializer.validated_data)
         raise CredentialRefused("wrong_credentials")
     return user
 
@@ -55,10 +61,7 @@ def password_change(*, request, user: User, data, renew: Callable[[User], Renewe
     old, new = serializer.validated_data["old_password"], serializer.validated_data["new_password"]
     if not serializer.validated_data["end_other_sessions"]:
         raise ValidationError({"end_other_sessions": [OTHER_SESSIONS_END]})
-    credentials = {"username": user.get_username(), "password": old}
-    if authenticate(request, **credentials) is None:
-        if getattr(request, "axes_locked_out", False):
-            raise login_throttled(request, credentials)
+    if authenticated(request, {"username": user.get_username(), "password": old}) is None:
         raise ValidationError({"old_password": [WRONG_OLD_PASSWORD]})
     try:
         validate_password(new, user)
