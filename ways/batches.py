@@ -128,7 +128,7 @@ class PurgeCommand(BaseCommand):
             raise CommandError(f"--batch-seconds must be more than 0, not {batch_seconds}.")
         pause = batch_pause()
         with BatchProgress(verbosity=verbosity, pause=pause) as progress:
-            deleted = self.purge(
+            report = self.purge(
                 batch_size=batch_size,
                 batch_seconds=batch_seconds,
                 pause=pause,
@@ -137,7 +137,7 @@ class PurgeCommand(BaseCommand):
             )
         if verbosity:
             self.stdout.write(
-                f"Deleted {deleted} in {progress.elapsed:.2f} s "
+                f"Deleted {report} in {progress.elapsed:.2f} s "
                 f"(longest batch {progress.longest:.3f} s)."
             )
 

@@ -14,10 +14,14 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+def password_field() -> StrictCharField:
+    # Long enough for any real password, short enough that hashing cannot be used to tie up CPU.
+    return StrictCharField(max_length=4096, trim_whitespace=False)
+
+
 class LoginSerializer(serializers.Serializer):
     username = StrictCharField(max_length=150)
-    # Long enough for any real password, short enough that hashing cannot be used to tie up CPU.
-    password = StrictCharField(max_length=4096, trim_whitespace=False)
+    password = password_field()
 
 
 class RefreshTokenSerializer(serializers.Serializer):
@@ -25,7 +29,7 @@ class RefreshTokenSerializer(serializers.Serializer):
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    old_password = StrictCharField(max_length=4096, trim_whitespace=False)
+    old_password = password_field()
     # Django's validators judge the new password: see accounts.services.password_change.
-    new_password = StrictCharField(max_length=4096, trim_whitespace=False)
+    new_password = password_field()
     end_other_sessions = serializers.BooleanField(default=True)
