@@ -7,16 +7,22 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from accounts.models import User
 from accounts.throttling import login_throttled
+from login_sessions.models import EndReason, LoginSession
+from login_sessions.policy import is_managed
+from login_sessions.selectors import current_login_session_id
+from login_sessions.services import login_sessions_end, login_sessions_rebind
 from ways.refusals import CredentialRefused
-from ways.serializers import LoginSerializer, PasswordChangeSerializer
+from ways.serializers import LoginSerializer, PasswordChangeSerializer, SessionsEndSerializer
 
 Renewed = TypeVar("Renewed")
 
 WRONG_OLD_PASSWORD = "The old password is not the account's password."  # noqa: S105 - a sentence
+REAUTHENTICATION_FAILED = "The password is not the account's password: nothing was ended."
+NO_SUCH_LOGIN_SESSION = "None of your live login sessions has this id."
 # Both stock mechanisms that end other sessions derive from the password hash: Django's
 # session auth hash, checked on every request of a session way, and SimpleJWT's
 # CHECK_REVOKE_TOKEN claim. A new hash ends every credential issued before it, at once.
@@ -55,13 +61,20 @@ def password_change(*, request, user: User, data, renew: Callable[[User], Renewe
     `renew` gives the client the credential it goes on with; it and the new password are
     one transaction, so that neither comes without the other. The checks stay outside it:
     a refusal rolls back what it holds, and the failure django-axes recorded would go too.
+
+    In the managed profile the request's login session, and every other one of the user's
+    unless `end_other_sessions` is false, is bound to the new password before it is saved:
+    saving it ends every login session that was not (login_sessions.signals).
     """
     serializer = PasswordChangeSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     old, new = serializer.validated_data["old_password"], serializer.validated_data["new_password"]
-    if not serializer.validated_data["end_other_sessions"]:
+    end_others = serializer.validated_data["end_other_sessions"]
+    if not end_others and not is_managed():
         raise ValidationError({"end_other_sessions": [OTHER_SESSIONS_END]})
-    if authenticated(request, {"username": user.get_username(), "password": old}) is None:
+    # The user as the database has it: in the managed profile request.user is a snapshot.
+    user = authenticated(request, {"username": user.get_username(), "password": old})
+    if user is None:
         raise ValidationError({"old_password": [WRONG_OLD_PASSWORD]})
     try:
         validate_password(new, user)
@@ -69,8 +82,40 @@ def password_change(*, request, user: User, data, renew: Callable[[User], Renewe
         raise ValidationError({"new_password": list(error.messages)}) from error
     with transaction.atomic():
         user.set_password(new)
+        if is_managed():
+            kept = LoginSession.objects.filter(user=user)
+            if end_others:
+                kept = kept.filter(pk=current_login_session_id(request))
+            login_sessions_rebind(user=user, login_sessions=kept)
         user.save(update_fields=["password"])
         return renew(user)
+
+
+def login_sessions_end_as_user(*, request, user: User, data) -> int:
+    """End one, the others or all of the user's live login sessions; returns how many.
+
+    The password is asked again (ASVS 7.5.2), and checked as a login checks it: a wrong one
+    counts toward the lockout, so a stolen session cannot guess it any faster, and ends
+    nothing (403). One names a live login session of the user's own, else 404.
+    """
+    serializer = SessionsEndSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    credentials = {
+        "username": user.get_username(),
+        "password": serializer.validated_data["password"],
+    }
+    if authenticated(request, credentials) is None:
+        raise PermissionDenied(REAUTHENTICATION_FAILED, code="reauthentication_failed")
+    live = LoginSession.objects.live().filter(user_id=user.pk)
+    current = current_login_session_id(request)
+    scope = serializer.validated_data["scope"]
+    if scope == "one":
+        live = live.filter(pk=serializer.validated_data["id"])
+        if not live.exists():
+            raise NotFound(NO_SUCH_LOGIN_SESSION, code="session_not_found")
+    elif scope == "others":
+        live = live.exclude(pk=current)
+    return login_sessions_end(login_sessions=live, reason=EndReason.USER_ENDED)
 
 
 def demo_user_ensure(*, username: str, password: str, email: str = "") -> tuple[User, str]:

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "ways",
+    "login_sessions",
     "sessions_demo",
     "jwt_demo",
 ]
@@ -180,6 +181,26 @@ SESSION_CACHE_ALIAS = "sessions"
 SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
 SESSION_COOKIE_HTTPONLY = True
+
+# The session policy (README: "Two session policies"). stock shows each way as its library
+# ships it; managed records every login, through every way, as a login session that its user
+# can list and end, with the limits below on every way (ASVS 7.1.1, 7.3.1, 7.3.2).
+SESSION_POLICY = env.str("SESSION_POLICY", default="stock")
+if SESSION_POLICY not in ("stock", "managed"):
+    raise ImproperlyConfigured(f"SESSION_POLICY={SESSION_POLICY!r} is not stock or managed.")
+# NIST SP 800-63B-4's defaults for AAL2: an hour idle, a day in all.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=3600)
+SESSION_ABSOLUTE_LIFETIME = env.int("SESSION_ABSOLUTE_LIFETIME", default=86400)
+# Activity is written at most this often per login session, whatever the request rate: the
+# inactivity timeout is exact to within this many seconds, always on the early side.
+SESSION_ACTIVITY_WRITE_INTERVAL = env.int("SESSION_ACTIVITY_WRITE_INTERVAL", default=60)
+# Seconds after a rotation during which the refresh token it replaced still yields the same
+# successor: a client's own concurrent refreshes are not taken for a stolen token's reuse.
+JWT_REFRESH_REUSE_GRACE = env.int("JWT_REFRESH_REUSE_GRACE", default=10)
+# Live login sessions per user, at most; a new login ends the oldest. Unset: no limit.
+SESSION_MAX_PER_USER = env.int("SESSION_MAX_PER_USER", default=0) or None
+if SESSION_MAX_PER_USER is not None and SESSION_MAX_PER_USER < 1:
+    raise ImproperlyConfigured(f"SESSION_MAX_PER_USER={SESSION_MAX_PER_USER} must be at least 1.")
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 

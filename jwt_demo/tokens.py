@@ -9,12 +9,18 @@ from rest_framework_simplejwt.tokens import AccessToken, BlacklistMixin, Refresh
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
+from login_sessions.models import LoginSession
+from login_sessions.policy import is_managed
 from ways.refusals import REASONS, CredentialRefused
 from ways.registry import Way
 
 # The way that issued a token, copied from the refresh token into its access tokens: a token
 # of one way means nothing to another (session puzzling), as a session of one way does not.
 WAY_CLAIM = "way"
+# In the managed profile: the login session a token belongs to (as django-allauth's JWTs
+# name theirs), and the generation of its credentials (login_sessions.models.LoginSession).
+LOGIN_SESSION_CLAIM = "sid"
+GENERATION_CLAIM = "gen"
 
 # SimpleJWT's codes for a user it will not authenticate, and what this project calls them.
 USER_REFUSALS = {
@@ -32,16 +38,27 @@ class WayRefreshToken(RefreshToken):
     """SimpleJWT's refresh token, recorded as outstanding with its way claim already in it."""
 
     def check_blacklist(self) -> None:
+        # In the managed profile the login session's refresh family decides which of its
+        # tokens is current, and what a rotated one presented again means (reuse).
+        if is_managed():
+            return
         # SimpleJWT's check, raising an error of its own kind so the answer can say "revoked".
         if BlacklistedToken.objects.filter(token__jti=self[api_settings.JTI_CLAIM]).exists():
             raise RevokedTokenError(_("Token is blacklisted"))
 
     @classmethod
-    def for_user(cls, user: User, *, way: Way) -> "WayRefreshToken":
+    def for_user(
+        cls, user: User, *, way: Way, login_session: LoginSession | None = None
+    ) -> "WayRefreshToken":
         # SimpleJWT's BlacklistMixin.for_user records the token before a claim can be added;
         # skip past it to Token.for_user, add the way, then record the token as it does.
         token = super(BlacklistMixin, cls).for_user(user)
         token[WAY_CLAIM] = way.name
+        if login_session is not None:
+            token[LOGIN_SESSION_CLAIM] = login_session.pk
+            token[GENERATION_CLAIM] = login_session.generation
+            # However often it is refreshed, the chain ends with its login session (ASVS 7.3.2).
+            token["exp"] = min(token["exp"], int(login_session.expires_at.timestamp()))
         OutstandingToken.objects.create(
             user=user,
             jti=token[api_settings.JTI_CLAIM],

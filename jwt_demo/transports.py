@@ -23,6 +23,11 @@ class HeaderTransport:
     # A bad refresh token at logout is the client's to hear of: nothing else is at stake.
     forgives_a_bad_logout = False
 
+    def access_token(self, request) -> str | None:
+        """The access token the request carries, if any, as `Authorization: Bearer`."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        return token.strip() or None if scheme == "Bearer" else None
+
     def refresh_token(self, request, *, way: Way) -> str:
         serializer = RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -45,6 +50,9 @@ class CookieTransport:
     # The server can always make the browser forget its cookies, even when the refresh token
     # in them is missing, expired or already blacklisted.
     forgives_a_bad_logout = True
+
+    def access_token(self, request) -> str | None:
+        return request.COOKIES.get(settings.JWT_ACCESS_COOKIE_NAME) or None
 
     def refresh_token(self, request, *, way: Way) -> str | None:
         return request.COOKIES.get(settings.JWT_REFRESH_COOKIE_NAME) or None

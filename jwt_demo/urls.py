@@ -3,6 +3,7 @@
 from django.urls import path
 
 from jwt_demo import views
+from login_sessions.views import SessionsEndView, SessionsView
 from ways.registry import Way
 from ways.views import ResourceView
 
@@ -14,4 +15,6 @@ def way_urlpatterns(way: Way) -> list:
         path("auth/refresh/", views.RefreshView.as_view(way=way), name="refresh"),
         path("auth/password/", views.PasswordView.as_view(way=way), name="password"),
         path("resource/", ResourceView.as_view(way=way), name="resource"),
+        path("sessions/", SessionsView.as_view(way=way), name="sessions"),
+        path("sessions/end/", SessionsEndView.as_view(way=way), name="sessions_end"),
     ]

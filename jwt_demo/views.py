@@ -6,6 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from accounts.services import credentials_check, password_change
 from jwt_demo.services import token_login, token_logout, token_password_changed, token_refresh
 from jwt_demo.transports import TRANSPORTS
+from login_sessions.selectors import current_login_session_id
 from ways.refusals import CredentialRefused
 from ways.views import WayView
 
@@ -18,14 +19,22 @@ class TokenWayView(WayView):
 
 class LoginView(TokenWayView):
     def perform_authentication(self, request):
-        """Credentials come in the body; a stale access token must not block a new login."""
+        """Credentials come in the body; a stale access token must not block a new login.
+
+        A good one is replaced: in the managed profile its login session ends (ASVS 7.2.4).
+        """
 
     def get(self, request):
         return self.login_hint()
 
     def post(self, request):
         user = credentials_check(request=request, data=request.data)
-        tokens = token_login(user=user, way=self.way)
+        tokens = token_login(
+            request=request._request,
+            user=user,
+            way=self.way,
+            replacing=self.transport.access_token(request),
+        )
         body = self.logged_in_body(user)
         return self.transport.tokens_response(body, way=self.way, tokens=tokens)
 
@@ -63,7 +72,9 @@ class PasswordView(TokenWayView):
             request=request,
             user=request.user,
             data=request.data,
-            renew=lambda user: token_password_changed(user=user, way=self.way),
+            renew=lambda user: token_password_changed(
+                user=user, way=self.way, login_session_id=current_login_session_id(request)
+            ),
         )
         body = self.password_changed_body(request.user)
         return self.transport.tokens_response(body, way=self.way, tokens=tokens)

@@ -18,6 +18,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
+from login_sessions.policy import is_managed
+from login_sessions.selectors import ended_login_session_of_key
 from ways.registry import SESSION_WAYS, Way
 
 # The ways that keep sessions in the cache, by the prefix of their keys there. Longest first:
@@ -50,7 +52,7 @@ def session_refusal(*, session: SessionBase, value: str, way: Way) -> str | None
     """
     data = dict(session.items())
     if not data:
-        return missing_session_refusal(session=session, value=value)
+        return missing_session_refusal(session=session, value=value, way=way)
     if data.get("way") != way.name:
         return "wrong_way"
     if SESSION_KEY not in data:
@@ -58,11 +60,14 @@ def session_refusal(*, session: SessionBase, value: str, way: Way) -> str | None
     return None
 
 
-def missing_session_refusal(*, session: SessionBase, value: str) -> str:
+def missing_session_refusal(*, session: SessionBase, value: str, way: Way) -> str:
     if isinstance(session, SignedCookieStore):
         return signed_cookie_refusal(session=session, value=value)
     if not is_session_key_shaped(value):
         return "credential_invalid"
+    # An ended login session's store forgot its session: the registry remembers the key.
+    if is_managed() and ended_login_session_of_key(session_key=value, way_name=way.name):
+        return "session_ended"
     # Django's database engines read only unexpired rows; a cache forgets an expired key.
     expired = Session.objects.filter(session_key=value, expire_date__lte=timezone.now())
     if isinstance(session, DatabaseStore) and expired.exists():

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from login_sessions.views import SessionsEndView, SessionsView
 from sessions_demo import views
 from ways.registry import Way
 from ways.views import ResourceView
@@ -13,4 +14,6 @@ def way_urlpatterns(way: Way) -> list:
         path("auth/logout/", views.LogoutView.as_view(way=way), name="logout"),
         path("auth/password/", views.PasswordView.as_view(way=way), name="password"),
         path("resource/", ResourceView.as_view(way=way), name="resource"),
+        path("sessions/", SessionsView.as_view(way=way), name="sessions"),
+        path("sessions/end/", SessionsEndView.as_view(way=way), name="sessions_end"),
     ]

@@ -40,6 +40,8 @@ class PasswordView(WayView):
             request=request,
             user=request.user,
             data=request.data,
-            renew=lambda user: session_password_changed(request=request._request, user=user),
+            renew=lambda user: session_password_changed(
+                request=request._request, user=user, way=self.way
+            ),
         )
         return Response(self.password_changed_body(request.user))

@@ -24,6 +24,10 @@ REASONS = {
     "wrong_way": "This credential was issued for another way in: it means nothing here.",
     "password_changed": "The password changed after this credential was issued: log in again.",
     "account_disabled": "The account this credential belongs to is deactivated or deleted.",
+    "session_ended": (
+        "The login session this credential belongs to has ended (a logout, its user, a "
+        "password change, an administrator, or a time limit): log in again."
+    ),
 }
 
 

@@ -17,7 +17,7 @@ from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
-VERBS = ("login", "logout", "resource", "refresh", "password")
+VERBS = ("login", "logout", "resource", "refresh", "password", "sessions", "sessions_end")
 
 # Where a way keeps state on the server, as the benchmarks seed and measure it.
 SESSION_ROWS = "django_session rows"
@@ -40,6 +40,9 @@ class Way:
     # Dotted path of the DRF authentication class that reads the way's credential, given
     # the way.
     authentication: str
+    # Dotted path of the function that makes the way forget what it stored for ended login
+    # sessions of the managed profile, given them (login_sessions=[...]).
+    credentials_forget: str
     # The Django session engine a session way keeps its sessions with.
     session_engine: str | None = None
 
@@ -119,6 +122,7 @@ WAYS: tuple[Way, ...] = (
         state_template="Nowhere on the server: the signed session data is the cookie itself.",
         urlpatterns="sessions_demo.urls.way_urlpatterns",
         authentication="sessions_demo.authentication.WaySessionAuthentication",
+        credentials_forget="sessions_demo.services.session_forget",
     ),
     Way(
         name="db",
@@ -129,6 +133,7 @@ WAYS: tuple[Way, ...] = (
         state_template="A row in the django_session table ({database}).",
         urlpatterns="sessions_demo.urls.way_urlpatterns",
         authentication="sessions_demo.authentication.WaySessionAuthentication",
+        credentials_forget="sessions_demo.services.session_forget",
     ),
     Way(
         name="cache",
@@ -140,6 +145,7 @@ WAYS: tuple[Way, ...] = (
         state_template="A key in the sessions cache ({cache}).",
         urlpatterns="sessions_demo.urls.way_urlpatterns",
         authentication="sessions_demo.authentication.WaySessionAuthentication",
+        credentials_forget="sessions_demo.services.session_forget",
     ),
     Way(
         name="cached-db",
@@ -152,6 +158,7 @@ WAYS: tuple[Way, ...] = (
         ),
         urlpatterns="sessions_demo.urls.way_urlpatterns",
         authentication="sessions_demo.authentication.WaySessionAuthentication",
+        credentials_forget="sessions_demo.services.session_forget",
     ),
     Way(
         name="jwt",
@@ -164,6 +171,7 @@ WAYS: tuple[Way, ...] = (
         ),
         urlpatterns="jwt_demo.urls.way_urlpatterns",
         authentication="jwt_demo.authentication.WayJWTAuthentication",
+        credentials_forget="jwt_demo.services.token_forget",
     ),
     Way(
         name="jwt-cookie",
@@ -176,6 +184,7 @@ WAYS: tuple[Way, ...] = (
         ),
         urlpatterns="jwt_demo.urls.way_urlpatterns",
         authentication="jwt_demo.authentication.JWTCookieAuthentication",
+        credentials_forget="jwt_demo.services.token_forget",
     ),
 )
 

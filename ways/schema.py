@@ -9,7 +9,12 @@ from rest_framework import serializers
 
 from ways.refusals import REASONS
 from ways.registry import VERBS, WAYS, Way
-from ways.serializers import LoginSerializer, PasswordChangeSerializer, RefreshTokenSerializer
+from ways.serializers import (
+    LoginSerializer,
+    PasswordChangeSerializer,
+    RefreshTokenSerializer,
+    SessionsEndSerializer,
+)
 
 # The bodies below only describe what the views answer; the views build plain dicts.
 
@@ -59,6 +64,32 @@ class PasswordChangedSerializer(LoggedInSerializer):
 
 class PasswordChangedWithTokensSerializer(LoggedInWithTokensSerializer):
     """Password changed: a new token pair for this client; every older token is refused."""
+
+
+class LoginSessionSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Random, 128 bits; never a database sequence.")
+    way = serializers.ChoiceField(choices=WAY_NAMES)
+    created_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(
+        help_text="Written at most once per SESSION_ACTIVITY_WRITE_INTERVAL."
+    )
+    expires_at = serializers.DateTimeField(help_text="The absolute limit, from the login.")
+    idle_expires_at = serializers.DateTimeField(help_text="When inactivity ends it.")
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField(help_text='Parsed: "Firefox 128 on Windows".')
+    current = serializers.BooleanField(help_text="The login session of this request.")
+
+
+class SessionsListSerializer(serializers.Serializer):
+    """Every live login session of the user, through every way (managed profile)."""
+
+    sessions = LoginSessionSerializer(many=True)
+
+
+class SessionsEndedSerializer(serializers.Serializer):
+    """How many login sessions ended, with every credential they had issued."""
+
+    ended = serializers.IntegerField()
 
 
 class LoggedOutSerializer(WayDetailSerializer):
@@ -133,6 +164,12 @@ class PasswordBadRequestSerializer(BadRequestSerializer):
     )
 
 
+class SessionsEndBadRequestSerializer(BadRequestSerializer):
+    password = serializers.ListField(child=serializers.CharField(), required=False)
+    scope = serializers.ListField(child=serializers.CharField(), required=False)
+    id = serializers.ListField(child=serializers.CharField(), required=False)
+
+
 class RefreshBadRequestSerializer(BadRequestSerializer):
     refresh = serializers.ListField(child=serializers.CharField(), required=False)
 
@@ -146,6 +183,8 @@ class WayEntrySerializer(serializers.Serializer):
     resource = serializers.CharField()
     refresh = serializers.CharField(allow_null=True, help_text="null for the session ways.")
     password = serializers.CharField()
+    sessions = serializers.CharField(help_text="List your login sessions (managed profile).")
+    sessions_end = serializers.CharField(help_text="End login sessions (managed profile).")
     state = serializers.CharField(help_text="Where this way keeps state on the server.")
 
 
@@ -198,7 +237,7 @@ def security_schemes(way: Way) -> dict[str, dict]:
 def security_requirements(way: Way, verb: str) -> list[dict[str, list]]:
     """The credentials an endpoint reads; a trailing {} means it also answers without them."""
     credential, *refresh_cookie = security_schemes(way)  # jwt-cookie alone has a refresh cookie
-    if verb in {"resource", "password"}:
+    if verb in {"resource", "password", "sessions", "sessions_end"}:
         return [{credential: []}]
     if way.kind == "session" and verb == "logout":
         return [{credential: []}, {}]  # logging out without a session still succeeds
@@ -216,8 +255,11 @@ def security_requirements(way: Way, verb: str) -> list[dict[str, list]]:
 def success_body(way: Way, verb: str, method: str) -> type[serializers.Serializer]:
     tokens_in_body = way.transport == "header"
     if method == "GET":
-        return LoginHintSerializer if verb == "login" else ProtectedResourceSerializer
+        return {"login": LoginHintSerializer, "sessions": SessionsListSerializer}.get(
+            verb, ProtectedResourceSerializer
+        )
     return {
+        "sessions_end": SessionsEndedSerializer,
         "login": LoggedInWithTokensSerializer if tokens_in_body else LoggedInSerializer,
         "refresh": RefreshedWithTokensSerializer if tokens_in_body else RefreshedSerializer,
         "logout": LoggedOutSerializer,
@@ -232,6 +274,8 @@ def bad_request_body(way: Way, verb: str) -> type[serializers.Serializer]:
         return LoginBadRequestSerializer
     if verb == "password":
         return PasswordBadRequestSerializer
+    if verb == "sessions_end":
+        return SessionsEndBadRequestSerializer
     if way.transport == "header":
         return RefreshBadRequestSerializer
     # Nothing else reads the body, but the CSRF check of cookie ways parses it all the same.
@@ -244,7 +288,7 @@ def answers_401(way: Way, verb: str) -> bool:
     Logging out needs no credential, except from the jwt way: it blacklists the refresh
     token in the body, so that token must be good.
     """
-    if verb in {"login", "resource", "password"}:
+    if verb in {"login", "resource", "password", "sessions", "sessions_end"}:
         return True
     return way.kind == "token" and (verb == "refresh" or way.transport == "header")
 
@@ -263,7 +307,23 @@ def responses(way: Way, verb: str, method: str) -> dict[int, OpenApiResponse]:
         )
     if method == "POST" and way.transport == "cookie":
         answers[403] = OpenApiResponse(ErrorSerializer, "The CSRF token is missing or wrong.")
-    if method == "POST" and verb in {"login", "password"}:
+    if verb == "sessions_end":
+        answers[403] = OpenApiResponse(
+            ErrorSerializer,
+            "The password is wrong (code reauthentication_failed): nothing ended"
+            + ("; or the CSRF token is missing or wrong." if way.transport == "cookie" else "."),
+        )
+    if verb in {"sessions", "sessions_end"}:
+        answers[404] = OpenApiResponse(
+            ErrorSerializer,
+            "The server runs the stock profile (code managed_profile_required)"
+            + (
+                "; or no live login session of yours has the id (code session_not_found)."
+                if verb == "sessions_end"
+                else "."
+            ),
+        )
+    if method == "POST" and verb in {"login", "password", "sessions_end"}:
         # The old password of a password change is checked as a login's password is.
         answers[429] = OpenApiResponse(
             ErrorSerializer,
@@ -288,6 +348,8 @@ def request_serializer(way: Way, verb: str, method: str):
         return LoginSerializer
     if verb == "password":
         return PasswordChangeSerializer
+    if verb == "sessions_end":
+        return SessionsEndSerializer
     if way.transport == "header":
         return RefreshTokenSerializer  # refresh and logout both take {"refresh": ...}
     return None  # the cookies carry everything
@@ -320,6 +382,8 @@ SUMMARIES = {
     ("refresh", "POST"): "Refresh the tokens",
     ("logout", "POST"): "Log out",
     ("password", "POST"): "Change the password",
+    ("sessions", "GET"): "List your login sessions",
+    ("sessions_end", "POST"): "End login sessions",
 }
 
 
@@ -328,8 +392,17 @@ VERB_DESCRIPTIONS = {
         "The old password is checked as a login checks it (a wrong one counts toward the "
         "lockout); Django's password validators judge the new one. This session goes on under "
         "a new credential, returned as at login; every other session and token of the "
-        "account ends.",
-    )
+        "account ends. In the managed profile, end_other_sessions false keeps them.",
+    ),
+    "sessions": (
+        "Managed profile only (SESSION_POLICY=managed): every live login session of the "
+        "user, through all the ways, the current one marked (ASVS 7.5.2).",
+    ),
+    "sessions_end": (
+        "Managed profile only: end one login session (scope one, with its id), every other "
+        "one, or all, after entering the password again (a wrong one counts toward the "
+        "lockout). Every credential of an ended login session is refused at once.",
+    ),
 }
 
 

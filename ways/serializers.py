@@ -33,3 +33,16 @@ class PasswordChangeSerializer(serializers.Serializer):
     # Django's validators judge the new password: see accounts.services.password_change.
     new_password = password_field()
     end_other_sessions = serializers.BooleanField(default=True)
+
+
+class SessionsEndSerializer(serializers.Serializer):
+    """Which of the user's login sessions to end, with the password to prove it is them."""
+
+    password = password_field()
+    scope = serializers.ChoiceField(choices=["one", "others", "all"])
+    id = StrictCharField(max_length=64, required=False, help_text='The one to end, for "one".')
+
+    def validate(self, data):
+        if data["scope"] == "one" and not data.get("id"):
+            raise serializers.ValidationError({"id": ['Required when scope is "one".']})
+        return data

@@ -1,0 +1,1 @@
+"""The managed profile's registry of login sessions: every login, through every way."""
