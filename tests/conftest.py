@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from config.profiles import security_profile
+from login_sessions.policy import POLICIES, STOCK
 from testing.servers import host_port, is_postgresql, reachable, services
 from ways.registry import WAYS, Way, cache_description, database_description
 
@@ -40,6 +41,32 @@ def skip_or_fail_without(service: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{message}, and REQUIRE_SERVICES=1 forbids skipping")
     pytest.skip(message)
+
+
+# A test that drives a way, or proves a security requirement, runs in both session policies:
+# what it claims must hold of each profile, and the matrix has a table for each.
+WAY_FIXTURES = frozenset({"way", "way_name", "way_client", "logged_in"})
+SECURITY_MARKERS = ("asvs", "wstg", "outage")
+
+
+def pytest_generate_tests(metafunc):
+    definition = metafunc.definition
+    if marker := definition.get_closest_marker("policy"):
+        policies = marker.args  # a test of what one profile does, and the other does not
+    elif WAY_FIXTURES & set(metafunc.fixturenames) or any(
+        definition.get_closest_marker(name) for name in SECURITY_MARKERS
+    ):
+        policies = POLICIES
+    else:
+        return
+    metafunc.parametrize("session_policy", policies, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def session_policy(request, settings) -> str:
+    """The session policy the test runs under: stock, unless the test runs in both."""
+    settings.SESSION_POLICY = getattr(request, "param", STOCK)
+    return settings.SESSION_POLICY
 
 
 def pytest_report_header(config):

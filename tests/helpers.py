@@ -17,6 +17,22 @@ QUERIES_PER_RESOURCE_REQUEST = {
     "jwt": 1,
     "jwt-cookie": 1,
 }
+# In the managed profile the login session's cache entry carries the user: the user query
+# is gone, and only the db way still reads its session row.
+MANAGED_QUERIES_PER_RESOURCE_REQUEST = {
+    "cookie": 0,
+    "db": 1,
+    "cache": 0,
+    "cached-db": 0,
+    "jwt": 0,
+    "jwt-cookie": 0,
+}
+
+
+def ended_or(session_policy: str, stock_code: str) -> str:
+    """The refusal code of a credential the managed profile refuses because its login
+    session ended, where the stock profile refuses it with stock_code."""
+    return stock_code if session_policy == "stock" else "session_ended"
 
 
 def select_ways(**attributes) -> list[Way]:

@@ -2,7 +2,9 @@
 
 A way is expected to pass a requirement, proved by at least one passing test tagged with it,
 unless the entry says otherwise: n/a (with why), by design (a weakness some test tagged
-`by_design` demonstrates) or not yet (planned, with where).
+`by_design` demonstrates) or not yet (planned, with where). Each holds for both session
+policies, but where an entry says what the managed profile changes (managed_by_design,
+managed_not_yet): there every way not named passes.
 """
 
 from collections.abc import Iterable
@@ -48,6 +50,9 @@ class Requirement:
     not_applicable: dict[str, str] = field(default_factory=dict)
     by_design: dict[str, str] = field(default_factory=dict)
     not_yet: dict[str, str] = field(default_factory=dict)
+    # In the managed profile, when it differs from stock; None: as in the stock profile.
+    managed_by_design: dict[str, str] | None = None
+    managed_not_yet: dict[str, str] | None = None
 
     @property
     def label(self) -> str:
@@ -55,18 +60,27 @@ class Requirement:
             self.id
         )
 
-    def expected(self, way: str) -> str:
-        for status, reasons in (
-            ("n/a", self.not_applicable),
-            ("by design", self.by_design),
-            ("not yet", self.not_yet),
-        ):
+    def statuses(self, policy: str) -> tuple[tuple[str, dict[str, str]], ...]:
+        managed = policy == "managed"
+        by_design = self.by_design
+        not_yet = self.not_yet
+        if managed and self.managed_by_design is not None:
+            by_design = self.managed_by_design
+        if managed and self.managed_not_yet is not None:
+            not_yet = self.managed_not_yet
+        return (("n/a", self.not_applicable), ("by design", by_design), ("not yet", not_yet))
+
+    def expected(self, way: str, policy: str = "stock") -> str:
+        for status, reasons in self.statuses(policy):
             if way in reasons:
                 return status
         return "pass"
 
-    def reason(self, way: str) -> str:
-        return {**self.not_applicable, **self.by_design, **self.not_yet}.get(way, "")
+    def reason(self, way: str, policy: str = "stock") -> str:
+        for _, reasons in self.statuses(policy):
+            if way in reasons:
+                return reasons[way]
+        return ""
 
 
 def each(ways, why: str) -> dict[str, str]:
@@ -115,12 +129,14 @@ CATALOGUE = (
             "a new credential is issued, but one issued earlier stays valid until it "
             "expires: the server keeps no list of what it issued",
         ),
+        managed_by_design={},
     ),
     Requirement(
         "asvs",
         "7.3.1",
         "An inactivity timeout enforces re-authentication",
-        not_yet=each(ALL, "lifetimes are absolute only; idle timeouts for every way are planned"),
+        not_yet=each(ALL, "lifetimes are absolute only: the managed profile has an idle timeout"),
+        managed_not_yet={},
     ),
     Requirement(
         "asvs",
@@ -129,8 +145,9 @@ CATALOGUE = (
         not_yet=each(
             TOKENS,
             "each refresh restarts the refresh token's lifetime, so a chain of refreshes "
-            "has no end; token families with an absolute limit are planned",
+            "has no end: the managed profile ends it at its login session's limit",
         ),
+        managed_not_yet={},
     ),
     Requirement(
         "asvs",
@@ -141,6 +158,7 @@ CATALOGUE = (
             "logout makes this client forget the credential, but a copy stays valid until "
             "it expires (the jwt ways do blacklist the refresh token)",
         ),
+        managed_by_design={},
     ),
     Requirement("asvs", "7.4.2", "Disabling or deleting an account terminates all its sessions"),
     Requirement("asvs", "7.4.3", "After a password change, all other sessions can be terminated"),
@@ -167,7 +185,13 @@ CATALOGUE = (
                 "the admin blacklists refresh tokens; an access token lives until it expires",
             ),
         },
-        not_yet=each(CACHE_ONLY, "the admin lists cache sessions but cannot end them yet"),
+        not_yet=each(
+            CACHE_ONLY,
+            "the admin lists cache sessions but cannot end them: the managed profile's login "
+            "sessions page can",
+        ),
+        managed_by_design={},
+        managed_not_yet={},
     ),
     Requirement(
         "asvs",
@@ -179,7 +203,10 @@ CATALOGUE = (
         "asvs",
         "7.5.2",
         "Users can view and (after re-authenticating) terminate their active sessions",
-        not_yet=each(ALL, "listing and ending one's own sessions and tokens is planned"),
+        not_yet=each(
+            ALL, "the stock profile records no sessions to list: the managed profile does"
+        ),
+        managed_not_yet={},
     ),
     Requirement(
         "asvs",
@@ -198,6 +225,19 @@ CATALOGUE = (
         "7.6.2",
         "Creating a session requires the user's consent or an explicit action",
         not_applicable=each(ALL, NO_FEDERATION),
+    ),
+    # ASVS 5.0 V10 OAuth: the refresh token rotation this project's token ways use
+    Requirement(
+        "asvs",
+        "10.4.5",
+        "Refresh tokens rotate, and a rotated one presented again revokes every token of its grant",
+        not_applicable=each(SESSIONS, "no refresh token"),
+        by_design=each(
+            TOKENS,
+            "SimpleJWT refuses a rotated refresh token presented again, but the chain it "
+            "started lives on: the managed profile ends the whole login session",
+        ),
+        managed_by_design={},
     ),
     # ASVS 5.0 V6 Authentication: brute force, on every way's login
     Requirement(
@@ -358,6 +398,7 @@ CATALOGUE = (
         by_design=each(
             SELF_CONTAINED, "a copy of the credential taken before logout works until expiry"
         ),
+        managed_by_design={},
     ),
     Requirement("wstg", "SESS-07", "Session timeout"),
     Requirement("wstg", "SESS-08", "Session puzzling"),
@@ -379,6 +420,11 @@ CATALOGUE = (
             "its sessions live in Redis: 503 until Redis is back, the browser keeps its "
             "cookie and nothing is lost",
         ),
+        managed_by_design=each(
+            ALL,
+            "every login session is read through Redis: 503 until Redis is back, and "
+            "nothing is lost or ended meanwhile",
+        ),
     ),
     Requirement(
         "outage",
@@ -386,6 +432,11 @@ CATALOGUE = (
         "Keeps working while the database is unreachable (answers 503 JSON where it cannot)",
         by_design=each(
             ALL, "every way loads the user from the database on each request: 503 until it is back"
+        ),
+        managed_by_design=each(
+            ALL,
+            "login sessions live in the database: the cache answers for one until its entry "
+            "expires or its activity is due, then 503 until the database is back",
         ),
     ),
 )

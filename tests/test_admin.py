@@ -463,6 +463,7 @@ def test_listing_costs_the_same_queries_however_many_users_and_rows(
     "the admin can end every stored session, but a signed cookie is stored nowhere"
 )
 @pytest.mark.ways("cookie")
+@pytest.mark.policy("stock")  # the managed profile ends it: tests/test_managed.py
 def test_ending_every_stored_session_leaves_a_signed_cookie_valid(admin_client, user):
     alice = logged_in("cookie")
     keys = [session_reference(key) for key in Session.objects.values_list("pk", flat=True)]
@@ -480,6 +481,7 @@ def test_ending_every_stored_session_leaves_a_signed_cookie_valid(admin_client, 
 @pytest.mark.asvs("7.4.5")
 @pytest.mark.by_design("blacklisting ends a refresh token; the access token lives until exp")
 @pytest.mark.parametrize("way_name", ["jwt", "jwt-cookie"])
+@pytest.mark.policy("stock")
 def test_blacklisting_every_token_leaves_access_tokens_valid(admin_client, user, way_name):
     alice = logged_in(way_name)
     tokens = list(OutstandingToken.objects.filter(user=user).values_list("pk", flat=True))

@@ -14,9 +14,11 @@ from ways.refusals import REASONS, cookie_challenge
 from ways.registry import WAYS
 
 from helpers import (
+    MANAGED_QUERIES_PER_RESOURCE_REQUEST,
     PASSWORD,
     QUERIES_PER_RESOURCE_REQUEST,
     WayClient,
+    ended_or,
     select_ways,
     way_named,
     ways,
@@ -79,6 +81,8 @@ def test_listing_names_every_way_with_its_endpoints(client):
             "resource": f"/api/{way.name}/resource/",
             "refresh": f"/api/{way.name}/auth/refresh/" if way.kind == "token" else None,
             "password": f"/api/{way.name}/auth/password/",
+            "sessions": f"/api/{way.name}/sessions/",
+            "sessions_end": f"/api/{way.name}/sessions/end/",
             "state": entry["state"],
         }
         assert entry["state"]
@@ -426,8 +430,9 @@ def test_jwt_refresh_token_used_as_access_token_is_refused(user):
 @pytest.mark.wstg("SESS-07")
 def test_expired_credential_is_refused(way_client, settings, monkeypatch):
     # One-second lifetimes and a real wait: Redis expires keys by its own clock, which no
-    # time-travel library reaches.
-    settings.SESSION_COOKIE_AGE = 1
+    # time-travel library reaches. The managed profile's sessions last as long as their
+    # login session may (SESSION_ABSOLUTE_LIFETIME), whatever SESSION_COOKIE_AGE says.
+    settings.SESSION_COOKIE_AGE = settings.SESSION_ABSOLUTE_LIFETIME = 1
     monkeypatch.setattr(AccessToken, "lifetime", AccessToken.lifetime.__class__(seconds=1))
     assert way_client.login().status_code == HTTPStatus.OK
     assert way_client.resource().status_code == HTTPStatus.OK
@@ -450,13 +455,26 @@ def test_logout_answers_and_this_client_is_logged_out(logged_in):
 @pytest.mark.asvs("7.4.1")
 @pytest.mark.wstg("SESS-06")
 @pytest.mark.parametrize("way", [pytest.param(way_named(name), id=name) for name in SERVER_SIDE])
-def test_logout_revokes_a_replayed_credential(logged_in):
+def test_logout_revokes_a_replayed_credential(logged_in, session_policy):
     stolen = logged_in.replaying(logged_in.credential)
 
     assert logged_in.logout().status_code == HTTPStatus.OK
 
-    # The server forgot the session: the id a thief copied now points at nothing.
-    assert refusal_code(stolen.resource()) == "session_not_found"
+    # The server forgot the session: the id a thief copied now points at nothing (the
+    # managed profile remembers that its login session ended).
+    assert refusal_code(stolen.resource()) == ended_or(session_policy, "session_not_found")
+
+
+@pytest.mark.asvs("7.4.1")
+@pytest.mark.wstg("SESS-06")
+@pytest.mark.policy("managed")
+def test_logout_ends_every_copy_of_the_credential_self_contained_ones_too(logged_in):
+    stolen = logged_in.replaying(logged_in.credential)
+
+    assert logged_in.logout().status_code == HTTPStatus.OK
+
+    # The signed cookie and the access token name their login session, which has ended.
+    assert refusal_code(stolen.resource()) == "session_ended"
 
 
 @pytest.mark.asvs("7.4.1")
@@ -466,6 +484,7 @@ def test_logout_revokes_a_replayed_credential(logged_in):
     "signature and an expiry and keeps nothing it could delete"
 )
 @pytest.mark.parametrize("way", [pytest.param(way_named(name), id=name) for name in SELF_CONTAINED])
+@pytest.mark.policy("stock")
 def test_replayed_credential_outlives_logout_until_it_expires(logged_in):
     stolen = logged_in.replaying(logged_in.credential)
 
@@ -488,7 +507,7 @@ def test_jwt_cookie_logout_clears_its_cookies(user):
 
 
 @pytest.mark.parametrize("way", ways(kind="token"))
-def test_logout_blacklists_the_refresh_token(way_client):
+def test_logout_blacklists_the_refresh_token(way_client, session_policy):
     assert way_client.login().status_code == HTTPStatus.OK
     stolen = way_client.replaying(way_client.credential)
     refresh_cookie = way_client.client.cookies.get("jwt-refresh")
@@ -497,10 +516,13 @@ def test_logout_blacklists_the_refresh_token(way_client):
 
     if refresh_cookie is not None:
         stolen.client.cookies["jwt-refresh"] = refresh_cookie.value
-    assert refusal_code(stolen.refresh()) == "token_revoked"
+    assert refusal_code(stolen.refresh()) == ended_or(session_policy, "token_revoked")
 
 
+@pytest.mark.asvs("10.4.5")
+@pytest.mark.by_design("a rotated refresh token presented again leaves the chain it started alive")
 @pytest.mark.parametrize("way", ways(kind="token"))
+@pytest.mark.policy("stock")  # the managed profile's refresh families: tests/test_managed.py
 def test_refresh_rotates_and_the_old_refresh_token_is_refused(way_client):
     assert way_client.login().status_code == HTTPStatus.OK
     old = way_client.replaying(way_client.credential)
@@ -527,11 +549,11 @@ def test_refresh_without_a_refresh_token_is_refused(way_client):
 
 
 @pytest.mark.parametrize("way", ways(kind="token"))
-def test_refresh_for_a_deleted_user_is_refused(way_client, user):
+def test_refresh_for_a_deleted_user_is_refused(way_client, user, session_policy):
     assert way_client.login().status_code == HTTPStatus.OK
     user.delete()
 
-    assert refusal_code(way_client.refresh()) == "account_disabled"
+    assert refusal_code(way_client.refresh()) == ended_or(session_policy, "account_disabled")
 
 
 def test_jwt_logout_with_a_bad_refresh_token_is_refused(user):
@@ -550,8 +572,12 @@ def test_logout_without_a_session_still_succeeds(way_client):
     assert response.status_code == HTTPStatus.OK
 
 
-def test_queries_per_resource_request(logged_in, django_assert_num_queries):
-    with django_assert_num_queries(QUERIES_PER_RESOURCE_REQUEST[logged_in.way.name]):
+def test_queries_per_resource_request(logged_in, django_assert_num_queries, session_policy):
+    queries = {
+        "stock": QUERIES_PER_RESOURCE_REQUEST,
+        "managed": MANAGED_QUERIES_PER_RESOURCE_REQUEST,
+    }
+    with django_assert_num_queries(queries[session_policy][logged_in.way.name]):
         response = logged_in.resource()
 
     assert response.status_code == HTTPStatus.OK
@@ -641,9 +667,20 @@ REFUSALS = {
 }
 
 
+# In the managed profile a logout, a password change and a deactivation end the login session
+# every credential names, self-contained ones included.
+MANAGED_REFUSALS = {
+    **REFUSALS,
+    replayed_after_logout: {"*": "session_ended"},
+    after_a_password_change: {"*": "session_ended"},
+    of_a_deactivated_account: {"*": "session_ended"},
+}
+
+
 @pytest.mark.parametrize("case", REFUSALS, ids=[case.__name__ for case in REFUSALS])
-def test_a_refused_credential_says_why(logged_in, user, case):
-    expected = REFUSALS[case].get(logged_in.way.name, REFUSALS[case].get("*"))
+def test_a_refused_credential_says_why(logged_in, user, case, session_policy):
+    refusals = MANAGED_REFUSALS if session_policy == "managed" else REFUSALS
+    expected = refusals[case].get(logged_in.way.name, refusals[case].get("*"))
 
     response = case(logged_in, user).resource()
 

@@ -25,6 +25,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User
 from config.profiles import security_profile
 from jwt_demo.tokens import WAY_CLAIM
+from login_sessions.selectors import login_session_cache
 from testing.servers import gunicorn_serving
 from ways.exceptions import DATABASE_UNAVAILABLE, SESSION_STORE_UNAVAILABLE
 from ways.registry import WAYS, Way
@@ -255,6 +256,7 @@ def test_logout_during_a_redis_outage_refuses_rather_than_leave_the_session_aliv
 
 @pytest.mark.outage("Redis")
 @pytest.mark.parametrize("way", WAYS_WITHOUT_REDIS)
+@pytest.mark.policy("stock")  # the managed profile reads every login session through Redis
 def test_ways_without_redis_keep_working_while_it_is_down(way, user, caches_on_own_redis):
     caches_on_own_redis.kill()
     client = WayClient(way)
@@ -282,10 +284,39 @@ def test_redis_dying_before_the_session_is_saved_answers_503_without_a_cookie(
     assert way_named("cache").session_cookie_name not in response.cookies
 
 
+@pytest.mark.outage("Redis")
+@pytest.mark.by_design("the managed profile reads every login session through Redis")
+@pytest.mark.parametrize("way", params(WAYS))
+@pytest.mark.policy("managed")
+def test_managed_ways_answer_503_while_redis_is_down_and_lose_nothing(
+    way, user, caches_on_own_redis
+):
+    client = WayClient(way)
+    assert client.login().status_code == HTTPStatus.OK
+    copy = client.replaying(client.credential)
+    caches_on_own_redis.pause()  # a hung Redis: it accepts connections, answers nothing
+
+    during = {
+        "resource": client.resource(),
+        "logout": client.logout(),
+        "login": WayClient(way).login(),
+    }
+    caches_on_own_redis.resume()
+
+    assert {verb: status_and_body(response) for verb, response in during.items()} == {
+        verb: (HTTPStatus.SERVICE_UNAVAILABLE, SESSION_STORE_UNAVAILABLE) for verb in during
+    }
+    # The logout that could not reach Redis ended nothing: the login session goes on, and a
+    # later logout ends every copy of its credential.
+    assert [client.resource().status_code, client.logout().status_code] == [HTTPStatus.OK] * 2
+    assert copy.resource().status_code == HTTPStatus.UNAUTHORIZED
+
+
 # --- The database down -----------------------------------------------------------------------
 
 
 @pytest.mark.outage("database")
+@pytest.mark.policy("stock")
 @pytest.mark.by_design("every way loads the user from the database")
 def test_database_outage_answers_503_json_then_sessions_resume(way, logged_in, database_outage):
     database_outage.begin()
@@ -293,6 +324,28 @@ def test_database_outage_answers_503_json_then_sessions_resume(way, logged_in, d
     database_outage.end()
 
     assert status_and_body(during) == (HTTPStatus.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
+    assert logged_in.resource().status_code == HTTPStatus.OK
+
+
+@pytest.mark.outage("database")
+@pytest.mark.policy("managed")
+@pytest.mark.by_design(
+    "login sessions live in the database: the cache answers for one only until its entry "
+    "expires or its activity is due to be written"
+)
+def test_managed_requests_ride_out_a_database_outage_on_the_cache_until_it_misses(
+    way, logged_in, database_outage
+):
+    database_outage.begin()
+    from_the_cache = logged_in.resource()
+    login_session_cache().clear()  # what expiry does, a second later with local memory
+    missed = logged_in.resource()
+    database_outage.end()
+
+    # Only the db way reads a row (its session) on every request.
+    expected = HTTPStatus.SERVICE_UNAVAILABLE if way.name == "db" else HTTPStatus.OK
+    assert from_the_cache.status_code == expected
+    assert status_and_body(missed) == (HTTPStatus.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
     assert logged_in.resource().status_code == HTTPStatus.OK
 
 
@@ -378,6 +431,7 @@ def server_without_database(settings, caches_on_own_redis, db):
 @pytest.mark.outage("database")
 @pytest.mark.by_design("every way loads the user from the database")
 @pytest.mark.ways(*(way.name for way in WAYS))
+@pytest.mark.policy("stock")  # the server runs the default profile
 def test_a_server_without_its_database_answers_503_json_on_every_way(
     server_without_database, settings
 ):

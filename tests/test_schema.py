@@ -44,7 +44,7 @@ def test_schema_is_served_as_json_at_api_schema(client):
 
 
 def test_schema_documents_every_verb_of_every_way_and_nothing_else(schema):
-    methods = {"login": {"get", "post"}, "resource": {"get"}, "refresh": {"post"}}
+    methods = {"login": {"get", "post"}, "resource": {"get"}, "sessions": {"get"}}
     expected = {
         way.path(verb): methods.get(verb, {"post"})
         for way in WAYS
@@ -81,16 +81,19 @@ def test_schema_says_which_endpoints_need_which_credential(schema):
     }
 
     sessions = [way for way in WAYS if way.kind == "session"]
+    # A password change and the login sessions need the credential a resource request does.
+    as_the_resource = (("resource", "get"), ("password", "post"), ("sessions", "get"))
+    as_the_resource += (("sessions_end", "post"),)
+    credentials = {way.name: f"{way.name}-session" for way in sessions}
+    credentials |= {"jwt": "jwt-bearer", "jwt-cookie": "jwt-cookie-access"}
     assert security == {
-        **{(way.path("resource"), "get"): [{f"{way.name}-session": []}] for way in sessions},
+        **{
+            (way.path(verb), method): [{credentials[way.name]: []}]
+            for way in WAYS
+            for verb, method in as_the_resource
+        },
         # Logging out without a session still succeeds: the credential is optional.
         **{(way.path("logout"), "post"): [{f"{way.name}-session": []}, {}] for way in sessions},
-        # A password change needs the credential a resource request does.
-        **{(way.path("password"), "post"): [{f"{way.name}-session": []}] for way in sessions},
-        ("/api/jwt/resource/", "get"): [{"jwt-bearer": []}],
-        ("/api/jwt/auth/password/", "post"): [{"jwt-bearer": []}],
-        ("/api/jwt-cookie/resource/", "get"): [{"jwt-cookie-access": []}],
-        ("/api/jwt-cookie/auth/password/", "post"): [{"jwt-cookie-access": []}],
         ("/api/jwt-cookie/auth/refresh/", "post"): [{"jwt-cookie-refresh": []}],
         ("/api/jwt-cookie/auth/logout/", "post"): [{"jwt-cookie-refresh": []}, {}],
     }
@@ -107,7 +110,7 @@ def test_schema_asks_cookie_ways_for_the_csrf_token_on_every_post(schema):
     assert csrf == {
         way.path(verb): {("header", "X-CSRFToken"), ("cookie", settings.CSRF_COOKIE_NAME)}
         for way in COOKIE_WAYS
-        for verb in ("login", "refresh", "logout", "password")
+        for verb in ("login", "refresh", "logout", "password", "sessions_end")
         if way.path(verb)
     }
 

@@ -149,6 +149,7 @@ def servers_sharing_a_database() -> Iterator[ServerPair]:
 
 
 @pytest.mark.ways(*ALL)
+@pytest.mark.policy("stock")  # the servers run the default profile; lockouts do not differ
 def test_failures_on_two_servers_count_together(servers_sharing_a_database):
     pair = servers_sharing_a_database
     a, b, listing = pair.a, pair.b, pair.ways
