@@ -44,7 +44,7 @@ from benchmarks.measure import carrying, floor_call
 from benchmarks.seeding import seed, seed_clear, seed_user_ensure
 from jwt_demo.services import token_delete_many
 from testing.clients import WayClient, request_host
-from testing.servers import fresh_database, host_port, own_redis_keys, reachable
+from testing.servers import address, fresh_database, own_redis_keys, reachable
 from ways.registry import (
     SESSION_ROWS,
     SESSIONS_CACHE,
@@ -178,7 +178,7 @@ def measure_scale(*, count: int, progress: Say | None, postgres_url: str, redis_
         ],
         "databases": {},
     }
-    if redis_url and not reachable(*host_port(redis_url, 6379)):
+    if redis_url and not reachable(redis_url):
         say(f"Redis at {redis_url} is not reachable: the local-memory cache it is.")
         redis_url = ""
     servers = {"sqlite": "sqlite://", "postgresql": postgres_url}
@@ -203,8 +203,11 @@ def database_problem(database_url: str) -> str | None:
         return "no PostgreSQL server given"
     if database_url.startswith("sqlite:"):
         return None
-    host, port = host_port(database_url, 5432)
-    return None if reachable(host, port) else f"PostgreSQL at {host}:{port} is not reachable"
+    return (
+        None
+        if reachable(database_url)
+        else "PostgreSQL at {}:{} is not reachable".format(*address(database_url))
+    )
 
 
 # --- The worker: one database -----------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from config.profiles import security_profile
-from testing.servers import host_port, is_postgresql, reachable, services
+from testing.servers import address, is_postgresql, reachable, services
 from ways.registry import WAYS, Way, cache_description, database_description
 
 from helpers import PASSWORD, WayClient
@@ -42,13 +42,19 @@ def skip_or_fail_without(service: str) -> None:
     pytest.skip(message)
 
 
+def needs(service: str, url: str) -> None:
+    """Skip or fail the test (as skip_or_fail_without) unless the service at url answers."""
+    if not reachable(url):
+        skip_or_fail_without("{} at {}:{}".format(service, *address(url)))
+
+
 def pytest_report_header(config):
     return f"database: {database_description()}; sessions cache: {cache_description()}"
 
 
 def pytest_collection_modifyitems(config, items):
     # The services the run's settings were made from: DATABASE_URL's PostgreSQL, REDIS_URL.
-    down = [name for name, address in services(os.environ).items() if not reachable(*address)]
+    down = [name for name, url in services(os.environ).items() if not reachable(url)]
     if not down:
         return
     message = f"{', '.join(down)} not reachable"
@@ -61,9 +67,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def redis_test_url():
     """A reachable Redis for tests about Redis itself, or a skip (a failure in CI)."""
-    host, port = host_port(REDIS_TEST_URL, 6379)
-    if not reachable(host, port):
-        skip_or_fail_without(f"Redis at {host}:{port}")
+    needs("Redis", REDIS_TEST_URL)
     return REDIS_TEST_URL
 
 
