@@ -140,12 +140,6 @@ class WayClient(WayVerbs):
         else:
             self.tokens = {**self.tokens, "access": value}
 
-    def carried(self) -> tuple[dict[str, str], dict[str, str]]:
-        """The cookies and headers that carry the credential to the resource."""
-        if self.uses_cookies:
-            return {self.credential_name: self.credential}, {}
-        return {}, self.authorization()
-
     def replaying(self, credential: str) -> "WayClient":
         """A fresh client holding nothing but a copy of a credential, as a thief would."""
         thief = type(self)(self.way, https=self.https, **self.client_defaults)
