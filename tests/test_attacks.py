@@ -15,8 +15,9 @@ from jwt.algorithms import RSAAlgorithm
 
 from accounts.models import User
 from sessions_demo.middleware import WaySessionMiddleware
+from ways.registry import ways_where
 
-from helpers import PASSWORD, WayClient, select_ways, way_named, ways
+from helpers import PASSWORD, WayClient, way_named, ways
 from tampering import (
     b64url_decode,
     b64url_encode,
@@ -26,7 +27,7 @@ from tampering import (
     jwt_with_alg_none,
 )
 
-SESSION_WAY_NAMES = [way.name for way in select_ways(kind="session")]
+SESSION_WAY_NAMES = [way.name for way in ways_where(kind="session")]
 SERVER_SIDE_WAY_NAMES = ["db", "cache", "cached-db"]
 SELF_CONTAINED_WAY_NAMES = ["cookie", "jwt", "jwt-cookie"]
 
