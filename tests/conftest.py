@@ -1,7 +1,6 @@
 """Fixtures shared by every suite: services, the demo user, and a client for each way in."""
 
 import os
-import uuid
 from http import HTTPStatus
 
 import pytest
@@ -11,7 +10,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from config.profiles import security_profile
-from testing.servers import address, is_postgresql, reachable, services
+from testing.servers import address, is_postgresql, own_redis_keys, reachable, services
 from ways.registry import WAYS, Way, cache_description, database_description
 
 from helpers import PASSWORD, WayClient
@@ -91,20 +90,16 @@ def redis_sessions(settings, redis_test_url):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def own_redis_keys():
+def redis_keys_of_this_run():
     """With REDIS_URL, write only under a prefix of this run's own, and delete it afterwards."""
     if not settings.REDIS_URL:
         yield
         return
-    prefix = f"{settings.CACHE_KEY_PREFIX}-test-{uuid.uuid4().hex[:8]}"
-    own = {
-        alias: {**config, "KEY_PREFIX": f"{prefix}-{alias}"}
-        for alias, config in settings.CACHES.items()
-    }
-    with override_settings(CACHES=own):
-        yield
-        for alias in own:
-            caches[alias].delete_pattern("*")  # the pattern is under this run's prefix only
+    with own_redis_keys({"REDIS_URL": settings.REDIS_URL}, label="test") as prefix:
+        aliases = settings.CACHES.items()
+        own = {alias: {**cache, "KEY_PREFIX": f"{prefix}-{alias}"} for alias, cache in aliases}
+        with override_settings(CACHES=own):
+            yield
 
 
 @pytest.fixture(autouse=True)
