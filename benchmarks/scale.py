@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
@@ -219,24 +218,17 @@ def database_problem(database_url: str) -> str | None:
 
 def worker_run(*, count: int, env: dict[str, str], quiet: bool) -> dict:
     """Run `bench_scale --worker` on one database; returns what it measured."""
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as directory:
-        output = Path(directory) / "result.json"
-        # The stock clearsessions cleans SESSION_ENGINE's store: the sessions cleanup's rows.
-        env = {**os.environ, "SESSION_BACKEND": CLEANUPS[0].way, **env}
-        subprocess.run(  # noqa: S603 - this interpreter and this project's manage.py
-            [
-                sys.executable,
-                "manage.py",
-                "bench_scale",
-                f"--count={count}",
-                f"--worker={output}",
-                f"--verbosity={0 if quiet else 1}",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            check=True,
-        )
-        return json.loads(output.read_text())
+    # The stock clearsessions cleans SESSION_ENGINE's store: the sessions cleanup's rows.
+    env = {**os.environ, "SESSION_BACKEND": CLEANUPS[0].way, **env}
+    arguments = [f"--count={count}", "--worker", f"--verbosity={0 if quiet else 1}"]
+    worker = subprocess.run(  # noqa: S603 - this interpreter and this project's manage.py
+        [sys.executable, "manage.py", "bench_scale", *arguments],
+        cwd=settings.BASE_DIR,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+    )
+    return json.loads(worker.stdout)
 
 
 def scale_measure_here(*, count: int, say: Say, bars: bool) -> dict:

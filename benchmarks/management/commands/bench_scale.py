@@ -43,14 +43,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--output", default=str(DOCS_RESULTS))
         # Internal: measure on the database this process was configured with, which the
-        # parent process created for it, and write the results to this file.
-        parser.add_argument("--worker", help=argparse.SUPPRESS)
+        # parent process created for it, and print the results as JSON.
+        parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args, count, database_url, redis_url, output, worker, verbosity, **options):
         say = self.stderr.write if verbosity else lambda line: None
         if worker:
             result = scale_measure_here(count=count, say=say, bars=verbosity > 0)
-            Path(worker).write_text(json.dumps(result))
+            self.stdout.write(json.dumps(result))
             return
         results = measure_scale(
             count=count,
