@@ -119,7 +119,7 @@ def sessions_cache_redis_client():
     return client if hasattr(client, "get_client") else None
 
 
-def session_seed(*, way: str, count: int, expired: int, batch_size: int, progress) -> Seeded:
+def session_seed(*, way: str, count: int, expired: int, progress) -> Seeded:
     """Sessions of a session way, as it keeps them: django_session rows, Redis keys or both.
 
     Keys in the cache are all live (Redis drops expired keys itself) and written only when
@@ -146,7 +146,7 @@ def session_seed(*, way: str, count: int, expired: int, batch_size: int, progres
     json_data = redis.encode(data) if redis else None  # as the project's serializer writes it
     lifetime = timedelta(seconds=settings.SESSION_COOKIE_AGE)
     dates = expiry_dates(count=count, expired=expired, lifetime=lifetime)
-    for batch in batched(dates, batch_size):
+    for batch in batched(dates, BATCH_SIZE):
         sessions = [(SEED_SESSION_KEY_PREFIX + secrets.token_hex(12), date) for date in batch]
         if rows:
             with transaction.atomic():
@@ -167,7 +167,7 @@ def session_seed(*, way: str, count: int, expired: int, batch_size: int, progres
 
 
 def token_seed(
-    *, way: str, count: int, expired: int, blacklisted_fraction: float, batch_size: int, progress
+    *, way: str, count: int, expired: int, blacklisted_fraction: float, progress
 ) -> Seeded:
     """Outstanding refresh tokens of the seed user for the way, some expired, some blacklisted.
 
@@ -182,7 +182,7 @@ def token_seed(
     ]
     lifetime = api_settings.REFRESH_TOKEN_LIFETIME
     dates = expiry_dates(count=count, expired=expired, lifetime=lifetime)
-    for batch in batched(zip(dates, flags, strict=True), batch_size):
+    for batch in batched(zip(dates, flags, strict=True), BATCH_SIZE):
         rows = [token_row(user=user, way=way, expires=date, lifetime=lifetime) for date, _ in batch]
         doomed = [row[1] for row, (_, flag) in zip(rows, batch, strict=True) if flag]
         with transaction.atomic():
@@ -216,13 +216,7 @@ def token_row(*, user: User, way: str, expires: datetime, lifetime: timedelta) -
 
 
 def seed(
-    *,
-    way: str,
-    count: int,
-    expired_fraction: float,
-    blacklisted_fraction: float = 0.1,
-    batch_size: int = BATCH_SIZE,
-    bar: bool = False,
+    *, way: str, count: int, expired_fraction: float, blacklisted_fraction: float = 0.1, bar=False
 ) -> Seeded:
     """Seed one way's own kind of stored state, with a progress bar on a terminal if `bar`."""
     if way not in SEED_WAYS:
@@ -238,7 +232,7 @@ def seed(
         file=sys.stderr,
         disable=None if bar else True,
     ) as progress:
-        options |= {"batch_size": batch_size, "progress": progress.update}
+        options["progress"] = progress.update
         if TOKEN_ROWS in WAYS_BY_NAME[way].stores:
             seeded = token_seed(blacklisted_fraction=blacklisted_fraction, **options)
         else:
@@ -246,7 +240,7 @@ def seed(
     return replace(seeded, seconds=time.perf_counter() - started)
 
 
-def seed_clear(*, batch_size: int = BATCH_SIZE) -> dict[str, int]:
+def seed_clear() -> dict[str, int]:
     """Remove every seeded row and key, and the seed user; nothing else. Returns the counts."""
     # Seeded keys sort between the prefix and the prefix with its last character bumped: a
     # range the primary key's index answers, where LIKE would scan the table on SQLite.
@@ -258,13 +252,13 @@ def seed_clear(*, batch_size: int = BATCH_SIZE) -> dict[str, int]:
     if (redis := sessions_cache_redis_client()) is not None:
         for prefix in {way.cache_key_prefix for way in SESSION_WAYS if way.cache_key_prefix}:
             pattern = redis.make_pattern(prefix + SEED_SESSION_KEY_PREFIX + "*")
-            keys += redis_unlink(redis.get_client(write=True), pattern, batch_size=batch_size)
+            keys += redis_unlink(redis.get_client(write=True), pattern, batch_size=BATCH_SIZE)
     tokens = blacklisted = 0
     user = User.objects.filter(username=SEED_USERNAME).first()
     if user is not None:
         # No pause between batches: the seed user logs nobody in.
         tokens, blacklisted = token_delete_many(
-            tokens=OutstandingToken.objects.filter(user=user), batch_size=batch_size, pause=0
+            tokens=OutstandingToken.objects.filter(user=user), batch_size=BATCH_SIZE, pause=0
         )
         user.delete()
     return {
