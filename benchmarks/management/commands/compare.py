@@ -31,13 +31,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quick", action="store_true", help="tiny batches: a smoke test, not a measurement"
         )
-        parser.add_argument(
-            "--scale-results",
-            default=str(DOCS / "scale.json"),
-            help="the results of `make bench-scale` to include (skipped if missing)",
-        )
 
-    def handle(self, *args, output_dir, quick, scale_results, **options):
+    def handle(self, *args, output_dir, quick, **options):
         timing = {"rounds": 3, "per_batch": 20} if quick else {"rounds": 30, "per_batch": 50}
         host = machine()
         results = {
@@ -62,8 +57,9 @@ class Command(BaseCommand):
             results["http"] = measure_http(seconds=1 if quick else 3)
             next_step("survival")
             results["survival"] = measure_survival()
-            if Path(scale_results).exists():
-                results["scale"] = json.loads(Path(scale_results).read_text())
+            # The results of `make bench-scale`, if it was run.
+            if (DOCS / "scale.json").exists():
+                results["scale"] = json.loads((DOCS / "scale.json").read_text())
             next_step("write")
             output = Path(output_dir)
             output.mkdir(parents=True, exist_ok=True)
