@@ -33,6 +33,9 @@ KEEP_ALIVE_SECONDS = 60
 DEFAULT_PORTS = {"postgres": 5432, "postgresql": 5432, "redis": 6379}
 
 
+# --- The server ------------------------------------------------------------------------------
+
+
 @contextlib.contextmanager
 def gunicorn_serving(
     env: Mapping[str, str],
