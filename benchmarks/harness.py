@@ -7,12 +7,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from unittest import mock
-from wsgiref.util import setup_testing_defaults
 
 from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from testing.clients import request_host
@@ -36,80 +35,56 @@ def cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
-def environ_for(path: str, *, cookies: dict[str, str] | None = None, headers=None) -> dict:
-    """The WSGI environ of a GET, as a server would pass it: built once, copied per call."""
-    environ = {"PATH_INFO": path, "SERVER_NAME": request_host(), "SERVER_PROTOCOL": "HTTP/1.1"}
-    if cookies:
-        environ["HTTP_COOKIE"] = cookie_header(cookies)
-    for name, value in (headers or {}).items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    setup_testing_defaults(environ)
-    return environ
-
-
-class Call:
-    """One WSGI application and one request to it, ready to be repeated."""
-
-    def __init__(self, handler: WSGIHandler, environ: dict):
-        self.handler = handler
-        self.environ = environ
-        self.status = None
-
-    def _start_response(self, status, headers, exc_info=None):
-        self.status = int(status.split()[0])
-
-    def __call__(self) -> int:
-        response = self.handler(dict(self.environ), self._start_response)
-        for _ in response:
-            pass
-        response.close()
-        return self.status
-
-
 @dataclass(frozen=True)
 class Configured:
-    """A call and the settings it runs under (its URLs, middleware, session engine).
+    """An operation to time (a WSGI request, or a primitive) and the settings it runs under."""
 
-    The call is a request to the WSGI application, or any other operation to time beside
-    requests (a way's primitive).
-    """
-
-    call: Call | Callable[[], object]
+    call: Callable[[], object]
     overrides: dict = field(default_factory=dict)
+    is_request: bool = False
 
     @classmethod
     def request(cls, path: str, *, cookies=None, headers=None, **overrides) -> "Configured":
-        """A GET of path under the given settings; the WSGI handler loads their middleware."""
+        """A GET of path under the given settings, its WSGI environ built once."""
         with override_settings(**overrides):
-            handler = WSGIHandler()
-        return cls(Call(handler, environ_for(path, cookies=cookies, headers=headers)), overrides)
+            handler = WSGIHandler()  # loads the settings' middleware
+        headers = {**(headers or {}), **({"Cookie": cookie_header(cookies)} if cookies else {})}
+        environ = RequestFactory().get(path, headers=headers, SERVER_NAME=request_host()).environ
+
+        def call() -> int:
+            statuses = []
+            response = handler(dict(environ), lambda status, *_: statuses.append(status))
+            for _ in response:
+                pass
+            response.close()
+            return int(statuses[0][:3])
+
+        return cls(call, overrides, is_request=True)
 
 
 def round_robin_microseconds(
     calls: dict[str, Configured], *, rounds: int, per_batch: int
 ) -> dict[str, float]:
-    """Median µs per request of each call, timed in round-robin batches after a warm-up round.
+    """Median µs per call of each, timed in round-robin batches after a warm-up round.
 
-    Round robin: a burst of noise from the shared machine lands on every call alike, not on
-    whichever happened to be running, so their ratios hold where their microseconds do not.
-    The median of batch means resists that noise (other processes, GC pauses) better than
-    one long loop or the fastest batch. DEBUG is off, as in production: with DEBUG on,
-    Django also logs every query. Every request must succeed.
+    Round robin: a burst of noise from the shared machine lands on every call alike, so their
+    ratios hold where their microseconds do not; the median of batch means resists it better
+    than one long loop or the fastest batch. DEBUG is off, as in production (with it on,
+    Django also logs every query). Every request must succeed.
     """
     samples = {name: [] for name in calls}
     for round_number in range(rounds + 1):  # the first round warms up, untimed
         for name, configured in calls.items():
-            call = configured.call
             with override_settings(DEBUG=False, **configured.overrides):
                 # Changing settings empties Django's caches (URL resolvers among them): each
-                # batch starts with one untimed request.
-                call()
+                # batch starts with one untimed call.
+                status = configured.call()
+                if configured.is_request and status != HTTPStatus.OK:
+                    raise RuntimeError(f"{name}: the request answered {status}")
                 started = time.perf_counter_ns()
                 for _ in range(per_batch):
-                    call()
+                    configured.call()
                 elapsed = time.perf_counter_ns() - started
-            if isinstance(call, Call) and call.status != HTTPStatus.OK:
-                raise RuntimeError(f"{name}: the request answered {call.status}")
             if round_number:
                 samples[name].append(elapsed / per_batch)
     return {name: round(statistics.median(times) / 1000, 1) for name, times in samples.items()}
@@ -120,7 +95,7 @@ def counting(alias: str = "sessions"):
     """Queries, writing statements and calls on one cache alias made while inside."""
     cache = caches[alias]  # this thread's instance
     with CaptureQueriesContext(connection) as queries, ExitStack() as patches:
-        cache_calls = {
+        calls = {
             name: patches.enter_context(mock.patch.object(cache, name, wraps=getattr(cache, name)))
             for name in CACHE_METHODS
         }
@@ -129,8 +104,8 @@ def counting(alias: str = "sessions"):
     statements = [query["sql"].lstrip().split(" ", 1)[0].upper() for query in queries]
     result["queries"] = len(statements)
     result["rows_written"] = sum(statements.count(kind) for kind in WRITE_STATEMENTS)
-    result["cache_calls"] = sum(call.call_count for call in cache_calls.values())
-    result["cache_writes"] = sum(cache_calls[name].call_count for name in CACHE_WRITES)
+    result["cache_calls"] = sum(call.call_count for call in calls.values())
+    result["cache_writes"] = sum(calls[name].call_count for name in CACHE_WRITES)
 
 
 def set_cookie_bytes(response, names) -> int:

@@ -1,10 +1,10 @@
 """Requests per second over HTTP: every way's resource under wrk, against gunicorn on loopback."""
 
 import os
-from collections.abc import Callable
+import shutil
 
 from testing.servers import THREADS_PER_WORKER, demo_serving, server_environment
-from testing.wrk import CONNECTIONS, WrkMissing, wrk_every_way
+from testing.wrk import CONNECTIONS, wrk_every_way
 
 # One gunicorn worker: gunicorn hands a burst of new keep-alive connections to whichever
 # worker wakes first, so with several of them wrk's connections may all land on one, and
@@ -13,9 +13,8 @@ from testing.wrk import CONNECTIONS, WrkMissing, wrk_every_way
 WORKERS = 1
 
 
-def measure_http(*, seconds: float, say: Callable[[str], None] = print) -> dict:
+def measure_http(*, seconds: float) -> dict:
     """Every way's resource, and the floor, under 16 concurrent connections over HTTP."""
-    env = server_environment(os.environ)
     measured = {
         "tool": "wrk",
         "connections": CONNECTIONS,
@@ -24,8 +23,7 @@ def measure_http(*, seconds: float, say: Callable[[str], None] = print) -> dict:
         "gunicorn_threads": THREADS_PER_WORKER,
         "floor": "GET /api/ways/, anonymous",
     }
-    with demo_serving(env, label="compare", workers=WORKERS) as base_url:
-        try:
-            return {**measured, "rows": wrk_every_way(base_url, seconds=seconds, say=say)}
-        except WrkMissing as missing:
-            return {**measured, "skipped": str(missing)}
+    if shutil.which("wrk") is None:
+        return {**measured, "skipped": "wrk is not installed: apt-get install wrk"}
+    with demo_serving(server_environment(os.environ), label="compare", workers=WORKERS) as url:
+        return {**measured, "rows": wrk_every_way(url, seconds=seconds)}

@@ -1,7 +1,6 @@
 """What one request of each way costs, against the floor, its stock peer and its fast profile."""
 
 import secrets
-from dataclasses import dataclass
 from importlib import import_module
 
 from django.conf import settings
@@ -28,15 +27,8 @@ from ways.registry import SESSION_ROWS, SESSION_WAYS, SESSIONS_CACHE, TOKEN_ROWS
 
 STOCK = {"MIDDLEWARE": STOCK_MIDDLEWARE, "ROOT_URLCONF": "benchmarks.peers"}
 SESSION_DATA_SIZES_KB = (0, 1, 3, 5)
-
-
-@dataclass(frozen=True)
-class Timing:
-    batches: int
-    per_batch: int
-
-    def of(self, calls: dict[str, Configured]) -> dict[str, float]:
-        return round_robin_microseconds(calls, rounds=self.batches, per_batch=self.per_batch)
+# Sessions the measurements created outside any login, to delete when done: (store, key).
+created_sessions: list[tuple[type, str]] = []
 
 
 def floor_call() -> Configured:
@@ -44,15 +36,19 @@ def floor_call() -> Configured:
     return Configured.request("/floor/", **STOCK)
 
 
-def user_lookup_microseconds(timing: Timing, user: User) -> float:
-    return timing.of({"lookup": Configured(lambda: User.objects.get(pk=user.pk))})["lookup"]
-
-
 def carrying(way: Way, credential: str, cookie_name: str) -> tuple[dict, dict]:
     """The cookies and headers that carry a credential the way's transport carries it."""
     if way.transport == "header":
         return {}, {"Authorization": f"Bearer {credential}"}
     return {cookie_name: credential}, {}
+
+
+def logged_in(way: Way, user: User, password: str) -> tuple[WayClient, object]:
+    """A client of the way logged in through its real endpoint, and the login's answer."""
+    client = WayClient(way, HTTP_HOST=request_host())
+    if (response := client.login(user.username, password)).status_code != 200:
+        raise RuntimeError(f"{way.name}: login answered {response.status_code}")
+    return client, response
 
 
 def primitive(way: Way, credential: str):
@@ -63,8 +59,7 @@ def primitive(way: Way, credential: str):
         store = way.session_store
         return "signing.loads of the cookie", lambda: store(session_key=credential).load()
     if way.cache_key_prefix:
-        cache = caches[settings.SESSION_CACHE_ALIAS]
-        key = way.cache_key_prefix + credential
+        cache, key = caches[settings.SESSION_CACHE_ALIAS], way.cache_key_prefix + credential
         return "sessions-cache GET", lambda: cache.get(key)
     return "session SELECT by primary key", lambda: Session.objects.filter(pk=credential).first()
 
@@ -77,20 +72,13 @@ def stored_bytes(way: Way, credential: str) -> int:
     if SESSION_ROWS in way.stores:
         total += len(Session.objects.get(pk=credential).session_data)
     if SESSIONS_CACHE in way.stores:
-        total += cache_value_bytes(way.cache_key_prefix + credential)
+        cache = caches[settings.SESSION_CACHE_ALIAS]
+        key = cache.make_key(way.cache_key_prefix + credential)
+        if hasattr(cache, "client"):  # django-redis
+            total += cache.client.get_client().strlen(key)
+        else:
+            total += len(cache._cache[key])  # local memory keeps the pickled value
     return total
-
-
-def cache_value_bytes(key: str) -> int:
-    cache = caches[settings.SESSION_CACHE_ALIAS]
-    made = cache.make_key(key)
-    if hasattr(cache, "client"):  # django-redis
-        return cache.client.get_client().strlen(made)
-    return len(cache._cache[made])  # local memory keeps the pickled value
-
-
-# Sessions the measurements created outside any login, to delete when done: (store, key).
-created_sessions: list[tuple[type, str]] = []
 
 
 def created_sessions_delete() -> None:
@@ -99,21 +87,15 @@ def created_sessions_delete() -> None:
         store().delete(key)
 
 
-def fast_engine(way: Way) -> str:
-    """A way that keeps database rows alone reads them through the cache (cached_db) when fast."""
-    if way.stores != (SESSION_ROWS,):
-        return way.session_engine
-    return next(
-        other.session_engine
-        for other in SESSION_WAYS
-        if other.stores == (SESSION_ROWS, SESSIONS_CACHE)
-    )
-
-
 def peer_settings(way: Way, *, fast: bool = False) -> dict:
+    """The stock settings a way's peer (or its fast profile) runs under."""
     if way.kind == "token":
         return STOCK
-    engine = fast_engine(way) if fast else way.session_engine
+    engine = way.session_engine
+    if fast and way.stores == (SESSION_ROWS,):
+        # A way that keeps database rows alone reads them through the cache when fast.
+        cached = (SESSION_ROWS, SESSIONS_CACHE)
+        engine = next(other for other in SESSION_WAYS if other.stores == cached).session_engine
     return {**STOCK, "SESSION_ENGINE": engine}
 
 
@@ -123,12 +105,8 @@ def peer_request(way: Way, peer: str, credential: str, *, fast: bool = False) ->
         settings.SESSION_COOKIE_NAME if way.kind == "session" else settings.JWT_ACCESS_COOKIE_NAME
     )
     cookies, headers = carrying(way, credential, cookie_name)
-    return Configured.request(
-        f"/{peer}/{way.name}/{way.kind}/",
-        cookies=cookies,
-        headers=headers,
-        **peer_settings(way, fast=fast),
-    )
+    path, overrides = f"/{peer}/{way.name}/{way.kind}/", peer_settings(way, fast=fast)
+    return Configured.request(path, cookies=cookies, headers=headers, **overrides)
 
 
 def fast_request(way: Way, user: User) -> Configured:
@@ -137,26 +115,20 @@ def fast_request(way: Way, user: User) -> Configured:
         token = AccessToken.for_user(user)
         token["username"], token["email"] = user.username, user.email
         return peer_request(way, "fast", str(token), fast=True)
-    store_class = import_module(fast_engine(way)).SessionStore
-    store = store_class()
+    store = import_module(peer_settings(way, fast=True)["SESSION_ENGINE"]).SessionStore()
     store.update({USER_SNAPSHOT_KEY: user_fields(user), "way": way.name})
     store.save()
     if not way.self_contained:
-        created_sessions.append((store_class, store.session_key))
+        created_sessions.append((type(store), store.session_key))
     return peer_request(way, "fast", store.session_key, fast=True)
 
 
-def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
+def measure_way(way: Way, *, user: User, password: str, timing: dict) -> dict:
     """Everything about one way: costs, counts and bytes."""
-    client = WayClient(way, HTTP_HOST=request_host())
     with counting() as login:
-        response = client.login(user.username, password)
-    if response.status_code != 200:
-        raise RuntimeError(f"{way.name}: login answered {response.status_code}")
+        client, response = logged_in(way, user, password)
     credential = client.credential
     cookies, headers = carrying(way, credential, client.credential_name)
-    credential_cookies = [name for name in response.cookies if "csrftoken" not in name]
-
     project = Configured.request(way.path("resource"), cookies=cookies, headers=headers)
     with override_settings(DEBUG=False):
         project.call()
@@ -175,8 +147,7 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
         calls["drf_dispatch"] = peer_request(way, "drf-dispatch", credential)
     # The primitive is timed in the same rounds as the requests it is compared with.
     primitive_name, primitive_call = primitive(way, credential)
-    calls["primitive"] = Configured(primitive_call)
-    costs = timing.of(calls)
+    costs = round_robin_microseconds({**calls, "primitive": Configured(primitive_call)}, **timing)
     stored = stored_bytes(way, credential)
     with counting() as logout:
         client.logout()
@@ -193,12 +164,15 @@ def measure_way(way: Way, *, user: User, password: str, timing: Timing) -> dict:
         "queries_per_request": request["queries"],
         "cache_calls_per_request": request["cache_calls"],
         "credential_bytes_on_wire": header_bytes(cookies, headers),
-        "set_cookie_bytes_at_login": set_cookie_bytes(response, credential_cookies),
+        "set_cookie_bytes_at_login": set_cookie_bytes(
+            response, [name for name in response.cookies if "csrftoken" not in name]
+        ),
         "stored_bytes_per_session": stored,
         "rows_written_per_login": login["rows_written"],
         "cache_writes_per_login": login["cache_writes"],
         "rows_written_per_logout": logout["rows_written"],
         "cache_writes_per_logout": logout["cache_writes"],
+        "fast_tradeoff": measure_fast_tradeoff(way, user),
     }
 
 
@@ -208,7 +182,7 @@ def measure_fast_tradeoff(way: Way, user: User) -> dict:
     User.objects.filter(pk=user.pk).update(is_active=False)
     try:
         with override_settings(**fast.overrides):
-            status = fast.call()
+            kept = fast.call() == 200
     finally:
         User.objects.filter(pk=user.pk).update(is_active=True)
     lifetime = (
@@ -216,10 +190,7 @@ def measure_fast_tradeoff(way: Way, user: User) -> dict:
         if way.kind == "session"
         else int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
     )
-    return {
-        "deactivated_user_keeps_access": status == 200,
-        "until_seconds": lifetime if status == 200 else 0,
-    }
+    return {"deactivated_user_keeps_access": kept, "until_seconds": lifetime if kept else 0}
 
 
 def measure_growth(way: Way) -> list[dict]:
@@ -230,8 +201,7 @@ def measure_growth(way: Way) -> list[dict]:
         middleware = WaySessionMiddleware(lambda request: JsonResponse({}))
         middleware.process_request(request)
         # Text that does not compress, as real data mostly would not.
-        size = kilobytes * 1024
-        request.session["data"] = secrets.token_urlsafe(size)[:size]
+        request.session["data"] = secrets.token_urlsafe(kilobytes * 1024)[: kilobytes * 1024]
         response = middleware.process_response(request, JsonResponse({}))
         morsel = response.cookies.get(way.session_cookie_name)
         row = {

@@ -1,21 +1,12 @@
-"""What each way is measured against: the floor, the stock peer and the fast profile.
-
-Every configuration runs in Django's startproject middleware (STOCK_MIDDLEWARE), so the only
-difference between a way's endpoint and its peer is the code this project adds.
+"""What each way is measured against, in Django's startproject middleware, URLs by way.
 
 - floor: a bare JSON view, no authentication: what Django itself costs.
-- peer: the same way set up the stock way: Django's own SessionMiddleware with the way's
-  engine and a plain view, or a plain DRF view with SimpleJWT's authentication class.
-- DRF peer (session ways): a plain DRF view with DRF's own SessionAuthentication, behind the
-  same middleware. This project serves every way through DRF: against the plain view, this
-  peer shows what DRF itself costs; against it, the project shows what its own code costs.
-- DRF dispatch (session ways): the plain view itself, called from a DRF APIView that runs
-  no authentication or permission class and no renderer: what any DRF view costs before
-  it does anything of its own.
-- fast: the way tuned for speed, with a trade-off: sessions carry a snapshot of the user
-  (no user query; the db way also reads through the cache), tokens carry the user's claims
-  (SimpleJWT's JWTStatelessUserAuthentication). A deactivated or deleted user keeps access
-  until the session or token expires, and a password change goes unnoticed.
+- peer: the way set up the stock way: Django's SessionMiddleware with the way's engine and a
+  plain view, or a plain DRF view with SimpleJWT's authentication class.
+- DRF peer (session ways): a plain DRF view with DRF's SessionAuthentication; DRF dispatch:
+  the plain view called from an APIView that authenticates nothing, what DRF itself costs.
+- fast: the way tuned for speed: a user snapshot in the session, or the user's claims in the
+  token (JWTStatelessUserAuthentication); a deactivated user keeps access until expiry.
 """
 
 from django.conf import settings

@@ -1,32 +1,22 @@
 """Writing the comparison: Markdown from templates for readers, JSON for machines, a PNG chart.
 
-The templates (benchmarks/templates/) hold what is true whatever a run measures: the method
-and what the columns mean. Every sentence about results is computed here, from the figures
-of the run it describes, so that a rerun cannot print a document that contradicts its own
-numbers.
+The templates (benchmarks/templates/) hold what is true whatever a run measures; every
+sentence about results is computed here from the run's figures, so that a rerun cannot print
+a document that contradicts its own numbers.
 """
 
 import json
 import re
 from collections.abc import Callable
 from functools import partial
-from operator import itemgetter
 from pathlib import Path
 
 from django.template import Context, Engine
 from tabulate import tabulate
 
 from ways.batches import BATCH_SECONDS, SQLITE_BATCH_PAUSE_SECONDS
-from ways.registry import SESSION_WAYS
 
 TEMPLATES = Engine(dirs=[Path(__file__).resolve().parent / "templates"], autoescape=False)
-README_BLOCKS = {
-    "comparison": (
-        "<!-- comparison: written by manage.py compare -->",
-        "<!-- end of comparison -->",
-    ),
-    "scale": ("<!-- scale: written by manage.py bench_scale -->", "<!-- end of scale -->"),
-}
 
 
 def render(template: str, **context) -> str:
@@ -36,9 +26,14 @@ def render(template: str, **context) -> str:
 
 
 def table(columns: list[tuple], items) -> str:
-    """A Markdown table of a row per item; columns are (header, the item's cell) pairs."""
+    """A Markdown table of a row per item; a column is a header and a cell: a function of the
+    item, or a format string of its fields.
+    """
     return tabulate(
-        [[cell(item) for _, cell in columns] for item in items],
+        [
+            [cell.format_map(item) if isinstance(cell, str) else cell(item) for _, cell in columns]
+            for item in items
+        ],
         headers=[header for header, _ in columns],
         tablefmt="github",
         disable_numparse=True,
@@ -69,37 +64,31 @@ def write_json(results: dict, path: Path) -> None:
 
 # --- The tables ------------------------------------------------------------------------------
 
-WAY = ("way", lambda way: code(way["way"]))
+WAY = ("way", "`{way}`")
 COST_COLUMNS = [
     WAY,
-    ("project µs", itemgetter("project_us")),
+    ("project µs", "{project_us}"),
     # The floor timed beside the way, in the same round-robin batches.
     ("× floor", lambda way: ratio(way["project_us"], way["floor_us"])),
     ("× peer (target ≤ 1.10)", lambda way: ratio(way["project_us"], way["peer_us"])),
     ("× DRF peer", lambda way: ratio(way["project_us"], way["drf_peer_us"])),
-    ("fast µs", itemgetter("fast_us")),
+    ("fast µs", "{fast_us}"),
     (
         "fast ÷ (floor + primitive) (target ≤ 2)",
         lambda way: ratio(way["fast_us"], way["floor_us"] + way["primitive_us"]),
     ),
-    ("primitive", itemgetter("primitive")),
-    ("primitive µs", itemgetter("primitive_us")),
+    ("primitive", "{primitive}"),
+    ("primitive µs", "{primitive_us}"),
 ]
 COUNTS_COLUMNS = [
     WAY,
-    ("queries / request", itemgetter("queries_per_request")),
-    ("cache calls / request", itemgetter("cache_calls_per_request")),
-    ("credential on the wire (bytes)", itemgetter("credential_bytes_on_wire")),
-    ("Set-Cookie at login (bytes)", itemgetter("set_cookie_bytes_at_login")),
-    ("stored per session (bytes)", itemgetter("stored_bytes_per_session")),
-    (
-        "rows written: login, logout",
-        lambda way: f"{way['rows_written_per_login']}, {way['rows_written_per_logout']}",
-    ),
-    (
-        "cache writes: login, logout",
-        lambda way: f"{way['cache_writes_per_login']}, {way['cache_writes_per_logout']}",
-    ),
+    ("queries / request", "{queries_per_request}"),
+    ("cache calls / request", "{cache_calls_per_request}"),
+    ("credential on the wire (bytes)", "{credential_bytes_on_wire}"),
+    ("Set-Cookie at login (bytes)", "{set_cookie_bytes_at_login}"),
+    ("stored per session (bytes)", "{stored_bytes_per_session}"),
+    ("rows written: login, logout", "{rows_written_per_login}, {rows_written_per_logout}"),
+    ("cache writes: login, logout", "{cache_writes_per_login}, {cache_writes_per_logout}"),
 ]
 FAST_COLUMNS = [
     WAY,
@@ -131,11 +120,11 @@ def http_table(http: dict) -> str:
     floor = http["rows"]["floor"]["requests_per_second"]
     columns = [
         ("way", lambda row: "floor" if row["name"] == "floor" else code(row["name"])),
-        ("requests/s", lambda row: f"{row['requests_per_second']:.0f}"),
+        ("requests/s", "{requests_per_second:.0f}"),
         ("÷ floor", lambda row: f"{row['requests_per_second'] / floor:.2f}"),
-        ("p50 ms", itemgetter("p50_ms")),
-        ("p99 ms", itemgetter("p99_ms")),
-        ("errors", itemgetter("errors")),
+        ("p50 ms", "{p50_ms}"),
+        ("p99 ms", "{p99_ms}"),
+        ("errors", "{errors}"),
     ]
     return table(columns, [{**row, "name": name} for name, row in http["rows"].items()])
 
@@ -163,8 +152,7 @@ def survival_table(survival: dict) -> str:
 
 def drf_sentence(ways: list[dict]) -> str:
     """What DRF itself adds to a plain session view, and what the project adds to DRF."""
-    names = {way.name for way in SESSION_WAYS}
-    sessions = [way for way in ways if way["way"] in names]
+    sessions = [way for way in ways if way["drf_dispatch_us"]]  # measured for sessions only
     if not sessions:
         return ""
     drf = [way["drf_peer_us"] / way["peer_us"] for way in sessions]
@@ -180,14 +168,16 @@ def drf_sentence(ways: list[dict]) -> str:
 
 
 def fast_sentence(ways: list[dict]) -> str:
-    keeping = [way["way"] for way in ways if way["fast_tradeoff"]["deactivated_user_keeps_access"]]
+    kept = sum(way["fast_tradeoff"]["deactivated_user_keeps_access"] for way in ways)
     return (
-        f"Measured: a deactivated user kept access through {len(keeping)} of the {len(ways)} "
+        f"Measured: a deactivated user kept access through {kept} of the {len(ways)} "
         "fast profiles, for as long as the credential lives."
     )
 
 
 # --- At scale --------------------------------------------------------------------------------
+
+SIDES = ("stock", "ours")
 
 
 def measured_on(machine: dict) -> str:
@@ -212,23 +202,17 @@ def measured_cleanups(scale: dict) -> list[dict]:
 
 def logins(cleanup: dict, template: str) -> str:
     """The logins made while stock's cleanup ran, then while ours did, each as template says."""
-    sides = ("stock", "ours")
-    return ", ".join(template.format(**cleanup[side]["logins_while_running"]) for side in sides)
+    return ", ".join(template.format_map(cleanup[side]["logins_while_running"]) for side in SIDES)
 
 
 CLEANUP_COLUMNS = [
-    ("database", itemgetter("database")),
-    (
-        "cleanup",
-        lambda cleanup: (
-            f"{cleanup['kind']}: `{cleanup['stock']['command']}` vs `{cleanup['ours']['command']}`"
-        ),
-    ),
-    ("stock s", lambda cleanup: cleanup["stock"]["seconds"]),
-    ("stock MB", lambda cleanup: cleanup["stock"]["peak_rss_mb"]),
-    ("ours s", lambda cleanup: cleanup["ours"]["seconds"]),
-    ("ours MB", lambda cleanup: cleanup["ours"]["peak_rss_mb"]),
-    ("speed-up", lambda cleanup: f"{cleanup['speedup']}×"),
+    ("database", "{database}"),
+    ("cleanup", "{kind}: `{stock[command]}` vs `{ours[command]}`"),
+    ("stock s", "{stock[seconds]}"),
+    ("stock MB", "{stock[peak_rss_mb]}"),
+    ("ours s", "{ours[seconds]}"),
+    ("ours MB", "{ours[peak_rss_mb]}"),
+    ("speed-up", "{speedup}×"),
     ("longest batch s", lambda cleanup: cleanup["ours"].get("longest_batch_seconds", "—")),
     (
         "longest login wait s: stock, ours",
@@ -237,12 +221,12 @@ CLEANUP_COLUMNS = [
     ("failed logins: stock, ours", lambda cleanup: logins(cleanup, "{failed} of {writes}")),
 ]
 ONE_TRANSACTION_COLUMNS = [
-    ("database", itemgetter("database")),
-    ("cleanup", itemgetter("kind")),
-    ("one transaction s", lambda cleanup: cleanup["one_transaction"]["seconds"]),
-    ("of which commit s", lambda cleanup: cleanup["one_transaction"]["commit_seconds"]),
-    ("stock ÷ one transaction", lambda cleanup: f"{cleanup['stock_over_one_transaction']}×"),
-    ("ours ÷ one transaction", lambda cleanup: f"{cleanup['ours_over_one_transaction']}×"),
+    ("database", "{database}"),
+    ("cleanup", "{kind}"),
+    ("one transaction s", "{one_transaction[seconds]}"),
+    ("of which commit s", "{one_transaction[commit_seconds]}"),
+    ("stock ÷ one transaction", "{stock_over_one_transaction}×"),
+    ("ours ÷ one transaction", "{ours_over_one_transaction}×"),
 ]
 
 
@@ -259,20 +243,13 @@ def cleanup_sentences(scale: dict) -> str:
     if not cleanups:
         return ""
     speedups = [cleanup["speedup"] for cleanup in cleanups]
-    faster = sum(speedup >= 1 for speedup in speedups)
-    waits = {
-        side: max(
-            cleanup[side]["logins_while_running"]["longest_wait_seconds"] for cleanup in cleanups
-        )
-        for side in ("stock", "ours")
-    }
-    refused = {
-        side: sum(cleanup[side]["logins_while_running"]["failed"] for cleanup in cleanups)
-        for side in ("stock", "ours")
-    }
     peak = max(cleanup["ours"]["peak_rss_mb"] for cleanup in cleanups)
+    logins = {side: [c[side]["logins_while_running"] for c in cleanups] for side in SIDES}
+    waits = {side: max(run["longest_wait_seconds"] for run in logins[side]) for side in SIDES}
+    refused = {side: sum(run["failed"] for run in logins[side]) for side in SIDES}
     sentences = [
-        f"Ours was at least as fast as stock in {faster} of the {len(cleanups)} cleanups "
+        f"Ours was at least as fast as stock in {sum(speedup >= 1 for speedup in speedups)} "
+        f"of the {len(cleanups)} cleanups "
         f"(speed-ups {span(speedups)}), with a peak of {peak} MB. While they ran, the longest "
         f"a login waited was {waits['ours']} s during ours and {waits['stock']} s during "
         f"stock; {refused['ours']} logins were refused during ours, {refused['stock']} during "
@@ -322,7 +299,7 @@ def cost_at_scale_table(scale: dict) -> str:
         return f"{small} → {large} µs ({figures['ratio']}×)"
 
     columns = [(code(way), partial(cost, way=way)) for way in ways]
-    return table([("database", itemgetter("database")), *columns], databases)
+    return table([("database", "{database}"), *columns], databases)
 
 
 def cost_at_scale_sentence(scale: dict) -> str:
@@ -387,7 +364,7 @@ def write_readme_blocks(results: dict, readme: Path) -> None:
         cache=results["meta"]["cache"].split(":")[0],
         cost_table=table(COST_COLUMNS, results["ways"]),
     )
-    readme_block_write(readme, "comparison", body)
+    readme_block_write(readme, "comparison", "compare", body)
     if "scale" in results:
         write_readme_scale(results["scale"], readme)
 
@@ -403,13 +380,15 @@ def scale_summary(scale: dict) -> str:
 
 
 def write_readme_scale(scale: dict, readme: Path) -> None:
-    readme_block_write(readme, "scale", render("readme_scale.md", **scale_context(scale)))
+    body = render("readme_scale.md", **scale_context(scale))
+    readme_block_write(readme, "scale", "bench_scale", body)
 
 
-def readme_block_write(readme: Path, name: str, body: str) -> None:
+def readme_block_write(readme: Path, name: str, command: str, body: str) -> None:
+    """Replace what stands between the README's markers of a block a command writes."""
     text = readme.read_text()
-    start_marker, end_marker = README_BLOCKS[name]
-    start, end = text.index(start_marker), text.index(end_marker)
+    start_marker = f"<!-- {name}: written by manage.py {command} -->"
+    start, end = text.index(start_marker), text.index(f"<!-- end of {name} -->")
     readme.write_text(text[:start] + start_marker + "\n" + body + "\n" + text[end:])
 
 

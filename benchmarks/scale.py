@@ -1,17 +1,13 @@
 """The ways at scale: a million sessions and tokens, cleanup against stock, cost per request.
 
-measure_scale() runs everything on databases of its own: a SQLite file in a temporary
-directory and, when the server answers, a PostgreSQL database it creates and drops, with
-Redis keys under a prefix of its own (deleted afterwards). For each it starts this project's
-`bench_scale --worker` in a subprocess configured for that database; the worker seeds, runs
-each cleanup command in a subprocess of its own (peak memory is that process's), and times
-the protected resource in-process at a small and at the full number of stored sessions.
+Each database (a SQLite file; PostgreSQL when it answers) is created fresh and measured by a
+`bench_scale --worker` process configured for it, which runs each cleanup command in a
+process of its own: the peak memory measured is the command's alone.
 """
 
 import gc
 import json
 import os
-import platform
 import re
 import secrets
 import statistics
@@ -23,10 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
-from pathlib import Path
 
-import django
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
@@ -39,12 +32,11 @@ from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.models import User
 from benchmarks.harness import Configured, round_robin_microseconds
-from benchmarks.host import processor_name
-from benchmarks.measure import carrying, floor_call
+from benchmarks.host import machine
+from benchmarks.measure import carrying, floor_call, logged_in
 from benchmarks.seeding import seed, seed_clear, seed_user_ensure
 from jwt_demo.services import token_delete_many
-from testing.clients import WayClient, request_host
-from testing.servers import fresh_database, host_port, own_redis_keys, reachable
+from testing.servers import address, fresh_database, own_redis_keys, reachable
 from ways.registry import (
     SESSION_ROWS,
     SESSIONS_CACHE,
@@ -70,8 +62,6 @@ TARGET_COST_RATIO = 1.2
 # and a Redis database number of the bench's own.
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/14"
-# The bare JSON view every timing is quoted against (benchmarks.peers serves it).
-FLOOR = "floor"
 # Round-robin batches of requests per way and phase: noise hits every way alike.
 ROUNDS = 15
 REQUESTS_PER_BATCH = 200
@@ -79,6 +69,20 @@ REQUESTS_PER_BATCH = 200
 LOGIN_INTERVAL = 0.05
 
 Say = Callable[[str], None]
+
+
+def probe_key() -> str:
+    return "probe" + secrets.token_hex(12)
+
+
+def tomorrow() -> datetime:
+    return timezone.now() + timedelta(days=1)
+
+
+def tokens_delete_expired() -> None:
+    expired = OutstandingToken.objects.filter(expires_at__lte=aware_utcnow())
+    # One window spanning every id: both statements cover all expired tokens at once.
+    token_delete_many(tokens=expired, batch_size=sys.maxsize, pause=0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,8 +93,12 @@ class Cleanup:
     way: str  # the seeding way
     stock: str
     ours: str
-    login_model: type[Model]  # what a login of this kind writes a row of
     tables: dict[str, type[Model]]  # the rows counted before and after a cleanup
+    login_model: type[Model]
+    login_row: Callable[[User], Model]  # what a login of this kind writes
+    # Every expired row deleted in the transaction it runs in, as clearsessions' own statement
+    # does for sessions: no batches, pauses or rows loaded.
+    delete_expired: Callable[[], object]
 
 
 def way_storing_only(store: str) -> str:
@@ -104,16 +112,24 @@ CLEANUPS = (
         way=way_storing_only(SESSION_ROWS),
         stock="clearsessions",
         ours="purge_expired_sessions",
-        login_model=Session,
         tables={"sessions": Session},
+        login_model=Session,
+        login_row=lambda user: Session(
+            session_key=probe_key(), session_data="", expire_date=tomorrow()
+        ),
+        delete_expired=DatabaseSessionStore.clear_expired,
     ),
     Cleanup(
         name="tokens",
         way=way_storing_only(TOKEN_ROWS),
         stock="flushexpiredtokens",
         ours="purge_expired_tokens",
-        login_model=OutstandingToken,
         tables={"outstanding_tokens": OutstandingToken, "blacklisted_tokens": BlacklistedToken},
+        login_model=OutstandingToken,
+        login_row=lambda user: OutstandingToken(
+            user=user, jti=probe_key(), token="", expires_at=tomorrow()
+        ),
+        delete_expired=tokens_delete_expired,
     ),
 )
 # The stored state that makes "N stored sessions" for every way: rows, keys and tokens, each
@@ -121,24 +137,17 @@ CLEANUPS = (
 STORED_WAYS = tuple(way.name for way in seeding_ways() if len(way.stores) == 1)
 
 
-def measure_scale(*, count: int, progress: Say | None, postgres_url: str, redis_url: str) -> dict:
+def measure_scale(*, count: int, say: Say, quiet: bool, postgres_url: str, redis_url: str) -> dict:
     """Seed `count` sessions and tokens on fresh databases and measure; returns the results.
 
-    `progress` hears a line per step (the workers draw their own bars on a terminal), or
-    None for a quiet run. Without a reachable `postgres_url` only SQLite is measured; without
-    a reachable `redis_url` the cache ways use the local-memory cache (and are not measured
-    at scale: it holds 300 entries).
+    Without a reachable `postgres_url` only SQLite is measured; without a reachable
+    `redis_url` the cache ways use the local-memory cache (not measured at scale: it holds
+    300 entries).
     """
-    say = progress or (lambda line: None)
     results = {
         "command": f"python manage.py bench_scale --count {count}",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "processor": processor_name(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "django": django.get_version(),
-        },
+        "machine": machine(),
         "count": count,
         "small_count": SMALL_COUNT,
         "expired_fraction": EXPIRED_FRACTION,
@@ -178,14 +187,12 @@ def measure_scale(*, count: int, progress: Say | None, postgres_url: str, redis_
         ],
         "databases": {},
     }
-    if redis_url and not reachable(*host_port(redis_url, 6379)):
+    if redis_url and not reachable(redis_url):
         say(f"Redis at {redis_url} is not reachable: the local-memory cache it is.")
         redis_url = ""
-    servers = {"sqlite": "sqlite://", "postgresql": postgres_url}
     with own_redis_keys({"REDIS_URL": redis_url}, label="scale") as prefix:
-        for name, database_url in servers.items():
-            problem = database_problem(database_url)
-            if problem:
+        for name, database_url in {"sqlite": "sqlite://", "postgresql": postgres_url}.items():
+            if problem := database_problem(database_url):
                 say(f"{name}: skipped: {problem}")
                 results["databases"][name] = {"skipped": problem}
                 continue
@@ -193,7 +200,7 @@ def measure_scale(*, count: int, progress: Say | None, postgres_url: str, redis_
             with fresh_database(env, label="scale") as fresh_url:
                 say(f"{name}: seeding and measuring {count} per kind")
                 env |= {"DATABASE_URL": fresh_url, "CACHE_KEY_PREFIX": prefix}
-                results["databases"][name] = worker_run(count=count, env=env, quiet=not progress)
+                results["databases"][name] = worker_run(count=count, env=env, quiet=quiet)
     return results
 
 
@@ -201,10 +208,9 @@ def database_problem(database_url: str) -> str | None:
     """Why the bench cannot measure on this database server, or None."""
     if not database_url:
         return "no PostgreSQL server given"
-    if database_url.startswith("sqlite:"):
+    if database_url.startswith("sqlite:") or reachable(database_url):
         return None
-    host, port = host_port(database_url, 5432)
-    return None if reachable(host, port) else f"PostgreSQL at {host}:{port} is not reachable"
+    return "PostgreSQL at {}:{} is not reachable".format(*address(database_url))
 
 
 # --- The worker: one database -----------------------------------------------------------------
@@ -212,23 +218,17 @@ def database_problem(database_url: str) -> str | None:
 
 def worker_run(*, count: int, env: dict[str, str], quiet: bool) -> dict:
     """Run `bench_scale --worker` on one database; returns what it measured."""
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as directory:
-        output = Path(directory) / "result.json"
-        command = [
-            sys.executable,
-            "manage.py",
-            "bench_scale",
-            f"--count={count}",
-            f"--worker={output}",
-            f"--verbosity={0 if quiet else 1}",
-        ]
-        # The stock clearsessions cleans SESSION_ENGINE's store: the database's rows, as the
-        # sessions cleanup's way keeps them.
-        env = {**os.environ, "SESSION_BACKEND": CLEANUPS[0].way, **env}
-        subprocess.run(  # noqa: S603 - this interpreter and this project's manage.py
-            command, cwd=settings.BASE_DIR, env=env, check=True
-        )
-        return json.loads(output.read_text())
+    # The stock clearsessions cleans SESSION_ENGINE's store: the sessions cleanup's rows.
+    env = {**os.environ, "SESSION_BACKEND": CLEANUPS[0].way, **env}
+    arguments = [f"--count={count}", "--worker", f"--verbosity={0 if quiet else 1}"]
+    worker = subprocess.run(  # noqa: S603 - this interpreter and this project's manage.py
+        [sys.executable, "manage.py", "bench_scale", *arguments],
+        cwd=settings.BASE_DIR,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+    )
+    return json.loads(worker.stdout)
 
 
 def scale_measure_here(*, count: int, say: Say, bars: bool) -> dict:
@@ -236,7 +236,10 @@ def scale_measure_here(*, count: int, say: Say, bars: bool) -> dict:
     call_command("migrate", verbosity=0)
     if Session.objects.exists() or OutstandingToken.objects.exists():
         raise RuntimeError("bench_scale --worker needs a fresh database: this one has sessions")
-    label = database_label()
+    query = "SELECT sqlite_version()" if connection.vendor == "sqlite" else "SHOW server_version"
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        label = f"{database_description()} {cursor.fetchone()[0].split()[0]}"
     result = {"database": label, "cache": cache_description(), "seeding": {}, "cleanup": {}}
     for cleanup in CLEANUPS:
         say(f"{label}: {cleanup.name}: {cleanup.stock} against {cleanup.ours}")
@@ -247,14 +250,6 @@ def scale_measure_here(*, count: int, say: Say, bars: bool) -> dict:
     result["per_request"] = request_costs_measure(count=count, say=say, bars=bars)
     seed_clear()
     return result
-
-
-def database_label() -> str:
-    query = "SELECT sqlite_version()" if connection.vendor == "sqlite" else "SHOW server_version"
-    with connection.cursor() as cursor:
-        cursor.execute(query)
-        version = cursor.fetchone()[0].split()[0]
-    return f"{database_description()} {version}"
 
 
 def seeded(*, way: str, count: int, bars: bool) -> dict:
@@ -276,34 +271,45 @@ def seeded(*, way: str, count: int, bars: bool) -> dict:
     }
 
 
+def tables_maintain() -> None:
+    """VACUUM ANALYZE and a CHECKPOINT on PostgreSQL, as a live database would have had.
+
+    Freshly seeded tables have no statistics and the previous run's rows are dead but not
+    gone; and the dirty pages of seeding, written out during a timing, would slow every
+    query in it, the ways that never read the seeded tables included.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (Session, OutstandingToken, BlacklistedToken):
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        cursor.execute("CHECKPOINT")
+
+
 # --- Cleanup: stock against ours -------------------------------------------------------------
-
-
-def stored_rows(cleanup: Cleanup) -> dict[str, int]:
-    return {name: model.objects.count() for name, model in cleanup.tables.items()}
-
-
-def reseeded(*, cleanup: Cleanup, count: int, bars: bool) -> dict:
-    """Only `count` freshly seeded rows of the cleanup's kind, maintained as a live database's."""
-    seed_clear()
-    outcome = seeded(way=cleanup.way, count=count, bars=bars)
-    tables_maintain()
-    return outcome
 
 
 def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) -> dict:
     """The stock command and ours, each on `count` freshly seeded rows, the same way seeded."""
+
+    def reseeded() -> dict:
+        seed_clear()
+        outcome = seeded(way=cleanup.way, count=count, bars=bars)
+        tables_maintain()
+        return outcome
+
+    def stored_rows() -> dict[str, int]:
+        return {name: model.objects.count() for name, model in cleanup.tables.items()}
+
     runs = {}
     for side, command in (("stock", cleanup.stock), ("ours", cleanup.ours)):
-        outcome = reseeded(cleanup=cleanup, count=count, bars=bars)
-        seeding.setdefault(cleanup.name, outcome)
-        before = stored_rows(cleanup)
+        seeding.setdefault(cleanup.name, reseeded())
+        before = stored_rows()
         logins = LoginWrites(cleanup=cleanup)
-        # No transaction or lock of this process may stand in the command's way.
-        connection.close()
+        connection.close()  # no transaction or lock of this process may stand in the way
         with logins:
             run = command_run(args=[command])
-        after = stored_rows(cleanup)
+        after = stored_rows()
         runs[side] = {
             "command": f"manage.py {command}",
             "seconds": round(run.seconds, 2),
@@ -312,7 +318,7 @@ def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) 
             **({"longest_batch_seconds": run.longest_batch} if run.longest_batch else {}),
             "logins_while_running": logins.summary(),
         }
-    reseeded(cleanup=cleanup, count=count, bars=bars)
+    reseeded()
     # Unrounded: a small bench deletes its rows in one transaction in a few milliseconds.
     fastest = one_transaction_delete(cleanup)
     stock, ours = runs["stock"], runs["ours"]
@@ -335,23 +341,14 @@ def cleanup_compare(*, cleanup: Cleanup, count: int, seeding: dict, bars: bool) 
 
 
 def one_transaction_delete(cleanup: Cleanup) -> dict:
-    """Every expired row deleted in one transaction: what is left of stock without its overheads.
+    """Every expired row deleted in one transaction, in-process: the least a cleanup takes.
 
-    In this process, so no command's start-up is counted, and with no batches, pauses or
-    rows loaded: clearsessions' own statement for sessions; for tokens, one DELETE of the
-    expired tokens' blacklist rows and one of the tokens. For sessions no other way of
-    deleting measured faster: a cleanup can gain on stock no more than stock's time over
-    this. The commit is timed apart: on PostgreSQL the foreign-key checks of the deleted
-    tokens run there.
+    No command start-up, batches or rows loaded. The commit is timed apart: on PostgreSQL the
+    deleted tokens' foreign-key checks run there.
     """
     started = time.perf_counter()
     with transaction.atomic():
-        if cleanup.name == "sessions":
-            DatabaseSessionStore.clear_expired()
-        else:
-            expired = OutstandingToken.objects.filter(expires_at__lte=aware_utcnow())
-            # One window spanning every id: both statements cover all expired tokens at once.
-            token_delete_many(tokens=expired, batch_size=sys.maxsize, pause=0)
+        cleanup.delete_expired()
         statements_done = time.perf_counter()
     finished = time.perf_counter()
     return {"seconds": finished - started, "commit_seconds": finished - statements_done}
@@ -360,21 +357,18 @@ def one_transaction_delete(cleanup: Cleanup) -> dict:
 class LoginWrites:
     """Write what a login writes, LOGIN_INTERVAL apart, while a cleanup command runs.
 
-    A session login inserts a django_session row, a token login an outstanding token: each
-    write here is one such INSERT in a transaction of its own, on a connection of its own (a
-    thread's), timed. What a cleanup costs the site is the longest of those waits and the
-    writes that failed: SQLite gives up on its write lock after Django's timeout of 5 s
-    ("database is locked"). The rows are deleted again before the cleanup's rows are counted.
+    Each write is one INSERT in a transaction of its own, on a thread's own connection, timed:
+    what a cleanup costs the site is the longest wait and the writes that failed (SQLite gives
+    up on its write lock after 5 s). The rows are deleted again before a cleanup's are counted.
     """
 
     def __init__(self, *, cleanup: Cleanup):
-        self.cleanup = cleanup
+        self.cleanup, self.user = cleanup, seed_user_ensure()
         self.waits: list[float] = []
         self.failures: list[str] = []
         self.written: list[int | str] = []
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, name="login-writes")
-        self.user = seed_user_ensure() if cleanup.name == "tokens" else None
 
     def __enter__(self) -> "LoginWrites":
         self.thread.start()
@@ -398,15 +392,9 @@ class LoginWrites:
             connections.close_all()  # this thread's
 
     def write(self) -> int | str:
-        expires = timezone.now() + timedelta(days=1)
-        if self.cleanup.name == "sessions":
-            key = "probe" + secrets.token_hex(12)
-            Session.objects.create(session_key=key, session_data="", expire_date=expires)
-            return key
-        token = OutstandingToken.objects.create(
-            user=self.user, jti="probe" + secrets.token_hex(12), token="", expires_at=expires
-        )
-        return token.pk
+        row = self.cleanup.login_row(self.user)
+        row.save(force_insert=True)
+        return row.pk
 
     def summary(self) -> dict:
         return {
@@ -415,23 +403,6 @@ class LoginWrites:
             "longest_wait_seconds": round(max(self.waits, default=0.0), 3),
             **({"failure": self.failures[0]} if self.failures else {}),
         }
-
-
-def tables_maintain() -> None:
-    """VACUUM ANALYZE on PostgreSQL, as autovacuum would have long before half the rows expire.
-
-    Without it the freshly seeded tables have no statistics and the rows of the previous run
-    are dead but not gone: a state a live database is seldom in, and costly to both sides.
-    Then a CHECKPOINT: seeding and vacuuming leave hundreds of megabytes of dirty pages, and
-    the checkpointer writing them out during a timing would slow every query in it, the
-    ways that never read the seeded tables included.
-    """
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for model in (Session, OutstandingToken, BlacklistedToken):
-            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-        cursor.execute("CHECKPOINT")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -445,9 +416,8 @@ class CommandRun:
 def command_run(*, args: list[str]) -> CommandRun:
     """Run a manage.py command in a process of its own: wall time and that process's peak RSS.
 
-    The peak is the kernel's high-water mark of the command's own memory (VmHWM), read while
-    it runs: wait4()'s ru_maxrss would also count this process's peak, which a vforked
-    child carries through exec.
+    The peak is the command's own high-water mark (VmHWM), read while it runs: wait4()'s
+    ru_maxrss would also count this process's, which a vforked child carries through exec.
     """
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
@@ -471,7 +441,7 @@ def command_run(*, args: list[str]) -> CommandRun:
         seconds=seconds,
         peak_rss_mb=peak_kib / 1024,
         output=text,
-        longest_batch=float(longest.group(1)) if longest else None,
+        longest_batch=float(longest[1]) if longest else None,
     )
 
 
@@ -479,12 +449,9 @@ def high_water_kib(pid: int) -> int:
     """The process's peak resident set so far, in KiB; 0 once it has ended."""
     try:
         with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return 0
 
 
 # --- Cost per request at a small and a large store --------------------------------------------
@@ -493,11 +460,10 @@ def high_water_kib(pid: int) -> int:
 def request_costs_measure(*, count: int, say: Say, bars: bool) -> dict:
     """µs per resource request of every way, at SMALL_COUNT and at `count` stored of each.
 
-    Each phase also times the floor (a bare JSON view in Django's stock middleware), and each
-    way's ratio compares its cost over the floor at the large store with the same at the
-    small one: a shared machine busier in one phase than another slows the floor too. The
-    small store is measured before and after the large one (cleared and seeded again) and
-    the large one is compared with their mean, so a drift during the run cancels out too.
+    Each phase also times the floor, and each way's ratio is its cost over the floor at the
+    large store against the same at the small one: a machine busier in one phase slows the
+    floor too. The small store is measured before and after the large one (seeded afresh)
+    and the large one compared with their mean, so that a drift during the run cancels out.
     """
     password = secrets.token_urlsafe(16)
     user = User.objects.create_user(
@@ -510,20 +476,22 @@ def request_costs_measure(*, count: int, say: Say, bars: bool) -> dict:
             seed_clear()
             stored = dict.fromkeys(STORED_WAYS, 0)
         for way in STORED_WAYS:
-            outcome = seeded(way=way, count=target - stored[way], bars=bars)
-            stored[way] += outcome["rows"]
+            stored[way] += seeded(way=way, count=target - stored[way], bars=bars)["rows"]
         tables_maintain()  # so that autovacuum does not start in the middle of the timing
         gc.collect()  # nor a collection of the garbage seeding and logging in left behind
         # Logging in again for each phase: an access token lives five minutes, seeding longer.
-        calls = {FLOOR: floor_call(), **resource_calls(user=user, password=password)}
+        calls = {"floor": floor_call()}
+        for way in WAYS:
+            client, _ = logged_in(way, user, password)
+            cookies, headers = carrying(way, client.credential, client.credential_name)
+            calls[way.name] = Configured.request(
+                way.path("resource"), cookies=cookies, headers=headers
+            )
+        cache_ways = [name for name in STORED_WAYS if SESSIONS_CACHE in WAYS_BY_NAME[name].stores]
         phases[phase] = {
             "stored": {
                 "django_session_rows": Session.objects.count(),
-                "cache_keys_seeded": sum(
-                    stored[name]
-                    for name in STORED_WAYS
-                    if SESSIONS_CACHE in WAYS_BY_NAME[name].stores
-                ),
+                "cache_keys_seeded": sum(stored[name] for name in cache_ways),
                 "outstanding_token_rows": OutstandingToken.objects.count(),
             },
             "us_per_request": round_robin_microseconds(
@@ -532,7 +500,7 @@ def request_costs_measure(*, count: int, say: Say, bars: bool) -> dict:
         }
         costs = phases[phase]["us_per_request"].items()
         say(f"  {phase}: " + ", ".join(f"{way} {us} µs" for way, us in costs))
-    floor = {phase: measured["us_per_request"][FLOOR] for phase, measured in phases.items()}
+    floor = {phase: measured["us_per_request"]["floor"] for phase, measured in phases.items()}
     ways = {}
     for way in WAYS:
         small, large, again = (phases[phase]["us_per_request"][way.name] for phase in phases)
@@ -558,16 +526,3 @@ def request_costs_measure(*, count: int, say: Say, bars: bool) -> dict:
         "ratio": "(large / floor) / mean(small / floor, small_again / floor), floors of each phase",
         "ways": ways,
     }
-
-
-def resource_calls(*, user: User, password: str) -> dict[str, Configured]:
-    """A prepared resource request per way, carrying a fresh login's credential."""
-    calls = {}
-    for way in WAYS:
-        client = WayClient(way, HTTP_HOST=request_host())
-        response = client.login(user.username, password)
-        if response.status_code != HTTPStatus.OK:
-            raise RuntimeError(f"{way.name}: login answered {response.status_code}")
-        cookies, headers = carrying(way, client.credential, client.credential_name)
-        calls[way.name] = Configured.request(way.path("resource"), cookies=cookies, headers=headers)
-    return calls

@@ -1,18 +1,8 @@
 """What a logged-in credential survives, per way: a restart, a key rotation, a second server.
 
-`measure_survival()` starts real gunicorn servers on loopback, with the database and sessions
-cache the environment names (a fresh database of its own beside DATABASE_URL's, SQLite
-otherwise; Redis by REDIS_URL under a key prefix of its own, Django's local-memory cache
-otherwise), logs in through every way's real endpoints and replays the credentials:
-
-- after a restart: the server stopped and a new one started with the same settings;
-- after a key rotation: a new SECRET_KEY, the old one in SECRET_KEY_FALLBACKS. JWT_SIGNING_KEY
-  is left unset, so SimpleJWT signs with SECRET_KEY, and it has no fallback keys;
-- on a second server process sharing the database and the cache;
-
-and how long a copy of a credential keeps working after a logout, and after a password change
-made behind the servers' backs (`manage.py shell`, as `changepassword` would), polled over HTTP.
-Everything returned is plain data, ready for a JSON file.
+Real gunicorn servers on loopback, on a fresh database beside DATABASE_URL's (else SQLite)
+and the sessions cache REDIS_URL names (else local memory); every way logs in through its
+real endpoints and its credential is replayed. Everything returned is plain data.
 """
 
 import contextlib
@@ -68,6 +58,13 @@ MEASURES = {
         "(N s)', N being the lifetime the server gave the credential"
     ),
 }
+# A password change made behind the servers' backs, as `changepassword` would.
+PASSWORD_CHANGE = (
+    "from django.contrib.auth import get_user_model\n"
+    "user = get_user_model().objects.get(username='demo')\n"
+    f"user.set_password({NEW_PASSWORD!r})\n"
+    "user.save()\n"
+)
 
 
 def measure_survival() -> dict:
@@ -111,24 +108,23 @@ class SurvivalRun:
     def serving(self, env: Mapping[str, str]) -> Iterator[str]:
         with gunicorn_serving(env, workers=WORKERS, threads=THREADS) as base_url:
             try:
-                if not self.ways:
-                    self.ways = ways_served(base_url)
+                self.ways = self.ways or ways_served(base_url)
                 yield base_url
             finally:
-                # gunicorn's graceful stop waits for open keep-alive connections to
-                # close: the clients close theirs first. One used again connects anew.
+                # gunicorn's graceful stop waits for open keep-alive connections to close:
+                # the clients close theirs first. One used again connects anew.
                 for client in self.opened:
                     client.close()
 
     def measure(self) -> tuple[dict, dict, dict]:
         survival: dict[str, dict[str, bool]] = {}
         with self.serving(self.env) as first:
-            on_first = self.log_in_everywhere(first)
+            on_first = self.logged_in(first)
             with self.serving(self.env) as second:
                 survival["second_server"] = self.accepted(on_first, base_url=second)
         with self.serving(self.env) as restarted:
             survival["restart"] = self.accepted(on_first, base_url=restarted)
-            before_rotation = self.log_in_everywhere(restarted)
+            before_rotation = self.logged_in(restarted)
         rotated_env = {
             **self.env,
             "SECRET_KEY": secrets.token_urlsafe(50),
@@ -137,25 +133,22 @@ class SurvivalRun:
         with self.serving(rotated_env) as rotated:
             survival["key_rotation"] = self.accepted(before_rotation, base_url=rotated)
             revocation, lifetimes = self.revocation_delays(rotated, env=rotated_env)
-        by_way = {
-            name: {measure: survival[measure][name] for measure in SURVIVALS} for name in self.ways
-        }
+        by_way = {name: {kind: survival[kind][name] for kind in SURVIVALS} for name in self.ways}
         return by_way, revocation, lifetimes
 
-    def kept(self, clients: dict[str, WayHttpClient]) -> dict[str, WayHttpClient]:
-        """The clients, remembered: each is closed when its server stops."""
-        self.opened += clients.values()
-        return clients
+    def copies(self, clients: Mapping[str, WayHttpClient], base_url: str | None = None) -> dict:
+        """A copy of each client, on this or another server; each is closed when servers stop."""
+        copies = {name: client.copy(base_url=base_url) for name, client in clients.items()}
+        self.opened += copies.values()
+        return copies
 
-    def log_in_everywhere(self, base_url: str) -> dict[str, WayHttpClient]:
-        clients = self.kept({name: WayHttpClient(base_url, way) for name, way in self.ways.items()})
+    def logged_in(self, base_url: str) -> dict[str, WayHttpClient]:
+        clients = {name: WayHttpClient(base_url, way) for name, way in self.ways.items()}
+        self.opened += clients.values()
         # At once: each login spends its time hashing the password on the server.
         with ThreadPoolExecutor(max_workers=len(clients)) as pool:
             list(pool.map(WayHttpClient.log_in, clients.values()))
         return clients
-
-    def copies(self, clients: Mapping[str, WayHttpClient], base_url: str | None = None) -> dict:
-        return self.kept({name: client.copy(base_url=base_url) for name, client in clients.items()})
 
     def accepted(self, clients: Mapping[str, WayHttpClient], *, base_url: str) -> dict:
         """Whether each credential still opens the resource, replayed on base_url."""
@@ -163,31 +156,21 @@ class SurvivalRun:
         return {name: is_accepted(name, replay) for name, replay in replays.items()}
 
     def revocation_delays(self, base_url: str, *, env: Mapping[str, str]) -> tuple[dict, dict]:
-        for_logout = self.log_in_everywhere(base_url)
+        for_logout = self.logged_in(base_url)
         lifetimes = {name: credential_lifetime_s(client) for name, client in for_logout.items()}
-        for_password_change = self.log_in_everywhere(base_url)
+        for_password_change = self.logged_in(base_url)
 
         copies = self.copies(for_logout)
         logged_out_at = {}
         for name, client in for_logout.items():
-            checked(name, "logout", client.logout(), expected={HTTPStatus.OK})
+            if (answer := client.logout()).status_code != HTTPStatus.OK:
+                raise RuntimeError(f"{name}: logout answered {answer.status_code}: {answer.text}")
             logged_out_at[name] = time.monotonic()
         after_logout = refused_after(copies, since=logged_out_at)
 
-        manage(
-            env,
-            "shell",
-            "--no-imports",
-            "--command",
-            "from django.contrib.auth import get_user_model\n"
-            "user = get_user_model().objects.get(username='demo')\n"
-            f"user.set_password({NEW_PASSWORD!r})\n"
-            "user.save()\n",
-        )
-        changed_at = time.monotonic()
-        after_change = refused_after(
-            for_password_change, since=dict.fromkeys(self.ways, changed_at)
-        )
+        manage(env, "shell", "--no-imports", "--command", PASSWORD_CHANGE)
+        changed_at = dict.fromkeys(self.ways, time.monotonic())
+        after_change = refused_after(for_password_change, since=changed_at)
 
         def delay(name: str, seconds: float | None) -> float | str:
             return seconds if seconds is not None else f"not before expiry ({lifetimes[name]} s)"
@@ -202,17 +185,11 @@ class SurvivalRun:
         return revocation, lifetimes
 
 
-def checked(name: str, what: str, answer, *, expected: set[HTTPStatus]):
-    """The answer, if its status is expected; else the measurement failed, not the credential."""
-    if answer.status_code not in expected:
-        raise RuntimeError(f"{name}: {what} answered {answer.status_code}: {answer.content!r}")
-    return answer
-
-
 def is_accepted(name: str, client: WayHttpClient) -> bool:
-    answer = checked(
-        name, "the resource", client.resource(), expected={HTTPStatus.OK, HTTPStatus.UNAUTHORIZED}
-    )
+    """Whether the resource accepts the credential; other answers than 200 and 401 fail."""
+    answer = client.resource()
+    if answer.status_code not in {HTTPStatus.OK, HTTPStatus.UNAUTHORIZED}:
+        raise RuntimeError(f"{name}: the resource answered {answer.status_code}: {answer.text}")
     return answer.status_code == HTTPStatus.OK
 
 

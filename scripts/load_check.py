@@ -1,18 +1,10 @@
-"""A bounded load check: 16 concurrent connections on every way in, against gunicorn on loopback.
+"""A bounded load check: every way in under wrk's 16 connections, against gunicorn on loopback.
 
-For each way the server lists at /api/ways/, a client logs in through the real endpoints,
-then wrk calls the protected resource with its credential over CONNECTIONS connections for
-SECONDS seconds. Every answer must be 2xx: any other status, or any socket error, is an
-error and the check exits 1. The first row, the anonymous listing /api/ways/, is the floor
-the others are compared with. It measures nothing exactly (the machine is shared); it proves
-that every way holds up under concurrency, and prints how fast each one was in the same run.
-
-The database is a fresh one: SQLite in a temporary directory, or, when DATABASE_URL names a
-PostgreSQL server, a database created for the run and dropped afterwards. With REDIS_URL the
-cache ways use Redis, under a key prefix of this run's own that is deleted afterwards. Without
-it they use the local-memory cache, which only one process can see: gunicorn then runs one
-worker process (with threads). Servers and services must be on loopback; wrk must be
-installed (apt-get install wrk).
+Each way the server lists logs in through its real endpoints, then wrk calls its resource
+with that credential; the anonymous listing /api/ways/ is the floor. An answer outside 2xx or
+a socket error fails the check (exit 1). It measures nothing exactly (the machine is shared):
+it proves every way holds up under concurrency. The database is fresh (SQLite, or one of its
+own beside DATABASE_URL's PostgreSQL); with REDIS_URL, cache keys go under a prefix of its own.
 
     python scripts/load_check.py                   # the embedded default
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scj REDIS_URL=redis://127.0.0.1:6379/11 \\
@@ -41,7 +33,7 @@ from testing.wrk import CONNECTIONS, wrk_every_way
 
 
 def report(rows: dict[str, dict]) -> str:
-    floor = next(iter(rows.values()))["p50_ms"]
+    floor = rows["floor"]["p50_ms"]
     return tabulate(
         [
             [

@@ -1,8 +1,4 @@
-"""Clients that drive one way in through its real endpoints, in-process and over HTTP.
-
-WayClient calls the project in-process, through Django's test client; WayHttpClient calls a
-server over HTTP. Tests, scripts and benchmarks alike use them.
-"""
+"""Clients that drive one way in through its real endpoints: in-process, and over HTTP."""
 
 import base64
 import contextlib
@@ -28,17 +24,15 @@ def request_host() -> str:
 
 
 class WayVerbs:
-    """The verbs of one way in, the same for every client: subclasses carry the requests.
+    """The verbs of one way in, whichever client carries the requests.
 
-    Like a browser a client keeps the cookies it is given and echoes the CSRF cookie in
-    X-CSRFToken on the POSTs of cookie ways; like an API client it keeps the tokens a header
-    way's login and refresh return and sends the access token as `Authorization: Bearer`.
+    Like a browser it keeps the cookies it is given and echoes the CSRF cookie in X-CSRFToken;
+    like an API client it keeps a header way's tokens and sends `Authorization: Bearer`.
+    A subclass sets transport and provides path(verb), send(method, path, body, headers) and
+    cookie(name).
     """
 
     csrf_cookie_name = "csrftoken"
-
-    # A subclass provides the way's transport, path(verb), send(method, path, body, headers)
-    # and cookie(name), the value of a cookie it holds or None.
     transport: str
 
     def __init__(self):
@@ -98,10 +92,8 @@ class WayClient(WayVerbs):
 
     def __init__(self, way: Way, *, https: bool = False, **client_defaults):
         super().__init__()
-        self.way = way
-        self.transport = way.transport
+        self.way, self.transport, self.https = way, way.transport, https
         self.csrf_cookie_name = settings.CSRF_COOKIE_NAME
-        self.https = https
         if https:
             # As a browser on this site would: Django's CSRF check demands a Referer on HTTPS.
             host = client_defaults.get("HTTP_HOST", "testserver")
@@ -160,20 +152,16 @@ class WayHttpClient(WayVerbs):
     """One browser or API client of one way in, over HTTP, with a requests.Session of its own.
 
     `way` is the way's entry in `GET /api/ways/`: the client knows nothing but the contract.
-    requests keeps the cookies' paths and deletions, as a browser would.
     """
 
     def __init__(self, base_url: str, way: Mapping | None = None, *, csrf_cookie_name="csrftoken"):
         super().__init__()
-        self.base_url = base_url
-        self.way = way
+        self.base_url, self.way, self.csrf_cookie_name = base_url, way, csrf_cookie_name
         self.transport = way["transport"] if way else ""
-        self.csrf_cookie_name = csrf_cookie_name
         self.session = requests.Session()
-        # The servers are ours, on loopback, with certificates made for the test run; no
-        # proxy or CA bundle of the environment applies (it would override verify).
-        self.session.trust_env = False
-        self.session.verify = False
+        # Our servers on loopback, with certificates made for the run: no proxy or CA bundle
+        # of the environment applies (it would override verify).
+        self.session.trust_env = self.session.verify = False
         # Max-Age of each cookie as the server set it; the jar keeps an absolute expiry only.
         self.max_ages: dict[str, int] = {}
         self.session.hooks["response"].append(self._remember_max_ages)
@@ -186,8 +174,7 @@ class WayHttpClient(WayVerbs):
         if self.base_url.startswith("https://"):
             # As a browser on this site would: Django's CSRF check demands a Referer on HTTPS.
             headers.setdefault("Referer", self.base_url + "/")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        with warnings.catch_warnings(action="ignore", category=urllib3.exceptions.HTTPWarning):
             return self.session.request(
                 method,
                 self.base_url + path,
@@ -198,7 +185,7 @@ class WayHttpClient(WayVerbs):
             )
 
     def cookie(self, name: str) -> str | None:
-        return self.cookies.get(name)
+        return self.session.cookies.get(name)
 
     def close(self) -> None:
         self.session.close()
@@ -210,14 +197,12 @@ class WayHttpClient(WayVerbs):
                     if morsel["max-age"]:
                         self.max_ages[name] = int(morsel["max-age"])
 
-    @property
-    def cookies(self) -> dict[str, str]:
-        return self.session.cookies.get_dict()
-
-    def cookie_header(self, path: str) -> str:
-        """The Cookie header the client would send with a GET of path."""
-        prepared = self.session.prepare_request(requests.Request("GET", self.base_url + path))
-        return prepared.headers.get("Cookie", "")
+    def resource_headers(self) -> dict[str, str]:
+        """What carries the credential in a GET of the resource: a Cookie header, or a token."""
+        if not self.uses_cookies:
+            return self.authorization()
+        request = requests.Request("GET", self.base_url + self.path("resource"))
+        return {"Cookie": self.session.prepare_request(request).headers.get("Cookie", "")}
 
     def log_in(self, **credentials) -> None:
         """Log in, as the README's curl examples do, or raise LoginFailed."""
@@ -228,16 +213,12 @@ class WayHttpClient(WayVerbs):
             )
 
     def copy(self, *, base_url: str | None = None) -> "WayHttpClient":
-        """A new client holding a copy of these cookies and tokens, on this or another server.
-
-        What a thief replays, or what a load balancer sends to another server.
-        """
+        """A client holding a copy of these cookies and tokens, on this or another server."""
         other = type(self)(
             base_url or self.base_url, self.way, csrf_cookie_name=self.csrf_cookie_name
         )
         other.session.cookies.update(self.session.cookies)
-        other.tokens = dict(self.tokens)
-        other.max_ages = dict(self.max_ages)
+        other.tokens, other.max_ages = dict(self.tokens), dict(self.max_ages)
         return other
 
 

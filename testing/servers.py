@@ -1,7 +1,6 @@
 """Real app servers on loopback: gunicorn, a fresh database and Redis keys of their own.
 
-Used by the load check, the benchmarks and the tests that need a real server. It imports
-nothing from Django: the processes it starts are the Django project, configured by the
+It imports nothing from Django: the processes it starts are the project, configured by the
 environment they are given.
 """
 
@@ -25,14 +24,13 @@ import urllib3
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
-LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - the demo user of a throwaway database
 THREADS_PER_WORKER = 8
-# Seconds gunicorn keeps an idle keep-alive connection open. Its default, 2 s, closes the
-# connection of a client that paused between two requests of a test, and a request sent as
-# the server closes it fails; the clients close theirs when they are done.
+# gunicorn's default, 2 s, closes the connection of a client that paused between two
+# requests of a test, and a request sent as the server closes it fails.
 KEEP_ALIVE_SECONDS = 60
+DEFAULT_PORTS = {"postgres": 5432, "postgresql": 5432, "redis": 6379}
 
 
 # --- The server ------------------------------------------------------------------------------
@@ -48,34 +46,29 @@ def gunicorn_serving(
 ) -> Iterator[str]:
     """Serve the project with gunicorn on a free loopback port; yields the base URL.
 
-    The listening socket is opened here and handed over, so there is no race for the port,
-    and requests made before gunicorn is ready wait in its backlog instead of failing. With a
-    certificate (a PEM file holding the key and the certificate) it serves HTTPS, as the
-    production profile, which redirects plain HTTP, needs.
+    The socket is bound here and handed over: no race for the port, and early requests wait
+    in the backlog. A certificate (a PEM file with key and certificate) makes it HTTPS.
     """
     listener = socket.create_server((LOOPBACK, 0), backlog=256)
-    scheme = "https" if certificate else "http"
-    base_url = f"{scheme}://{LOOPBACK}:{listener.getsockname()[1]}"
+    base_url = f"{'https' if certificate else 'http'}://{LOOPBACK}:{listener.getsockname()[1]}"
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after it is printed
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        f"--bind=fd://{listener.fileno()}",
-        "--worker-class=gthread",
-        f"--workers={workers}",
-        f"--threads={threads}",
-        "--graceful-timeout=5",
-        f"--keep-alive={KEEP_ALIVE_SECONDS}",
-        "--log-level=warning",
-        *([f"--certfile={certificate}"] if certificate else []),
-    ]
-    env = {key: value for key, value in env.items() if key != "GUNICORN_CMD_ARGS"}
     process = subprocess.Popen(  # noqa: S603 - this interpreter's gunicorn, fixed arguments
-        command,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            f"--bind=fd://{listener.fileno()}",
+            "--worker-class=gthread",
+            f"--workers={workers}",
+            f"--threads={threads}",
+            "--graceful-timeout=5",
+            f"--keep-alive={KEEP_ALIVE_SECONDS}",
+            "--log-level=warning",
+            *([f"--certfile={certificate}"] if certificate else []),
+        ],
         cwd=BASE_DIR,
-        env=env,
+        env={key: value for key, value in env.items() if key != "GUNICORN_CMD_ARGS"},
         pass_fds=(listener.fileno(),),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -95,10 +88,7 @@ def gunicorn_serving(
 
 
 def serving_workers(env: Mapping[str, str]) -> int:
-    """gunicorn worker processes for env: one with the local-memory cache, else up to four.
-
-    The local-memory cache lives in one process: more workers would split the sessions.
-    """
+    """One worker with the local-memory cache (more would split the sessions), else up to four."""
     return min(4, os.cpu_count() or 1) if env.get("REDIS_URL") else 1
 
 
@@ -107,16 +97,14 @@ def wait_until_serving(base_url: str, process: subprocess.Popen, *, timeout: flo
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with status {process.returncode}")
-        try:
-            # Any certificate will do: this only asks whether the server answers yet.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-                if requests.get(f"{base_url}/api/ways/", timeout=5, verify=False).ok:  # noqa: S501
-                    return
-        # A worker's first request loads the whole project: on a busy machine it may take
-        # longer than one try waits. Only the deadline ends the waiting.
-        except (requests.ConnectionError, requests.Timeout):
-            pass
+        # A worker's first request loads the whole project: on a busy machine it may outlast
+        # one try. Any certificate will do: this only asks whether the server answers yet.
+        with (
+            contextlib.suppress(requests.ConnectionError, requests.Timeout),
+            warnings.catch_warnings(action="ignore", category=urllib3.exceptions.HTTPWarning),
+        ):
+            if requests.get(f"{base_url}/api/ways/", timeout=5, verify=False).ok:  # noqa: S501
+                return
         time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not answer on {base_url} within {timeout:.0f} s")
 
@@ -133,19 +121,13 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def server_environment(base: Mapping[str, str]) -> dict[str, str]:
-    """The environment for servers a measurement or a test starts: base's services, own keys.
+    """base's services with keys of its own, DEBUG on (no HTTPS redirect on loopback).
 
-    Keys come fresh, and none of base's SECRET_KEY_FALLBACKS or JWT_SIGNING_KEY: SimpleJWT
-    then signs with SECRET_KEY, its default, and results do not depend on the caller's keys.
+    None of base's SECRET_KEY_FALLBACKS or JWT_SIGNING_KEY: results must not depend on them.
     """
-    env = {
-        key: value
-        for key, value in base.items()
-        if key not in {"SECRET_KEY_FALLBACKS", "JWT_SIGNING_KEY", "GUNICORN_CMD_ARGS"}
-    }
-    # Plain HTTP on loopback: the production profile would redirect every request to HTTPS.
-    env["DEBUG"] = "true"
-    env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    dropped = {"SECRET_KEY_FALLBACKS", "JWT_SIGNING_KEY", "GUNICORN_CMD_ARGS"}
+    env = {key: value for key, value in base.items() if key not in dropped}
+    env |= {"DEBUG": "true", "SECRET_KEY": secrets.token_urlsafe(50)}
     env.setdefault("LOG_LEVEL", "ERROR")
     return env
 
@@ -153,14 +135,15 @@ def server_environment(base: Mapping[str, str]) -> dict[str, str]:
 # --- Services and databases ------------------------------------------------------------------
 
 
-def host_port(url: str, default_port: int) -> tuple[str, int]:
+def address(url: str) -> tuple[str, int]:
+    """A service URL's host and port, the scheme's default port if it names none."""
     parts = urlsplit(url)
-    return parts.hostname or LOOPBACK, parts.port or default_port
+    return parts.hostname or LOOPBACK, parts.port or DEFAULT_PORTS[parts.scheme]
 
 
-def reachable(host: str, port: int) -> bool:
+def reachable(url: str) -> bool:
     try:
-        socket.create_connection((host, port), timeout=3).close()
+        socket.create_connection(address(url), timeout=3).close()
     except OSError:
         return False
     return True
@@ -170,35 +153,31 @@ def is_postgresql(database_url: str) -> bool:
     return database_url.startswith(("postgres://", "postgresql://"))
 
 
-def services(env: Mapping[str, str]) -> dict[str, tuple[str, int]]:
-    """The services the environment names: PostgreSQL by DATABASE_URL, Redis by REDIS_URL."""
-    found = {}
-    database_url = env.get("DATABASE_URL", "")
-    if is_postgresql(database_url):
-        found["PostgreSQL (DATABASE_URL)"] = host_port(database_url, 5432)
-    if env.get("REDIS_URL"):
-        found["Redis (REDIS_URL)"] = host_port(env["REDIS_URL"], 6379)
-    return found
+def services(env: Mapping[str, str]) -> dict[str, str]:
+    """The services the environment names, by name: PostgreSQL by DATABASE_URL, Redis."""
+    database_url, redis_url = env.get("DATABASE_URL", ""), env.get("REDIS_URL", "")
+    return {
+        **({"PostgreSQL (DATABASE_URL)": database_url} if is_postgresql(database_url) else {}),
+        **({"Redis (REDIS_URL)": redis_url} if redis_url else {}),
+    }
 
 
 def services_problem(env: Mapping[str, str]) -> str | None:
-    """Why the servers cannot run with these services (not on loopback, unreachable), or None."""
+    """Why servers cannot run with these services (not on loopback, unreachable), or None."""
     named = services(env)
-    not_loopback = [name for name, (host, _) in named.items() if host not in LOOPBACK_NAMES]
-    if not_loopback:
-        return f"{', '.join(not_loopback)} is not on loopback"
-    down = [name for name, address in named.items() if not reachable(*address)]
-    if down:
+    loopback = {"127.0.0.1", "localhost", "::1"}
+    if far := [name for name, url in named.items() if address(url)[0] not in loopback]:
+        return f"{', '.join(far)} is not on loopback"
+    if down := [name for name, url in named.items() if not reachable(url)]:
         return f"{', '.join(down)} not reachable"
     return None
 
 
 @contextlib.contextmanager
 def fresh_database(env: Mapping[str, str], *, label: str = "run") -> Iterator[str]:
-    """The DATABASE_URL of a new, empty database, dropped (or deleted) afterwards.
+    """The URL of a new, empty database, dropped afterwards.
 
-    PostgreSQL when the environment's DATABASE_URL names it (a database of its own beside
-    that one, never that one), else SQLite in a temporary directory.
+    Beside DATABASE_URL's PostgreSQL database (never that one), else SQLite in a temporary file.
     """
     database_url = env.get("DATABASE_URL", "")
     if not is_postgresql(database_url):
@@ -226,9 +205,8 @@ def demo_database(env: Mapping[str, str], *, label: str = "run") -> Iterator[str
     with fresh_database(env, label=label) as database_url:
         env = {**env, "DATABASE_URL": database_url}
         manage(env, "migrate", "--no-input")
-        manage(
-            env, "ensure_demo_user", f"--username={DEMO_USERNAME}", f"--password={DEMO_PASSWORD}"
-        )
+        demo = f"--username={DEMO_USERNAME}", f"--password={DEMO_PASSWORD}"
+        manage(env, "ensure_demo_user", *demo)
         yield database_url
 
 
@@ -242,13 +220,20 @@ def own_redis_keys(env: Mapping[str, str], *, label: str = "run") -> Iterator[st
         if env.get("REDIS_URL"):
             import redis  # only a Redis run needs it
 
-            client = redis.Redis.from_url(env["REDIS_URL"])
-            # Only our prefix: the cache aliases write under "<prefix>-<alias>". A bench
-            # leaves a million keys: UNLINK them a batch per round trip.
-            keys = client.scan_iter(match=f"{prefix}-*", count=10_000)
-            while batch := list(itertools.islice(keys, 10_000)):
-                client.unlink(*batch)
-            client.close()
+            with redis.Redis.from_url(env["REDIS_URL"]) as client:
+                # The cache aliases write under "<prefix>-<alias>".
+                redis_unlink(client, f"{prefix}-*")
+
+
+def redis_unlink(client, pattern: str, *, batch_size: int = 10_000) -> int:
+    """UNLINK the keys matching pattern, a batch per round trip: a bench leaves a million.
+
+    (django-redis's delete_pattern() would queue every key in one pipeline.)
+    """
+    keys, deleted = client.scan_iter(match=pattern, count=batch_size), 0
+    while batch := list(itertools.islice(keys, batch_size)):
+        deleted += client.unlink(*batch)
+    return deleted
 
 
 @contextlib.contextmanager

@@ -1,7 +1,6 @@
 """Fixtures shared by every suite: services, the demo user, and a client for each way in."""
 
 import os
-import uuid
 from http import HTTPStatus
 
 import pytest
@@ -12,7 +11,7 @@ from django.test import override_settings
 from accounts.models import User
 from config.profiles import security_profile
 from login_sessions.policy import POLICIES, STOCK
-from testing.servers import host_port, is_postgresql, reachable, services
+from testing.servers import address, is_postgresql, own_redis_keys, reachable, services
 from ways.registry import WAYS, Way, cache_description, database_description
 
 from helpers import PASSWORD, WayClient
@@ -69,13 +68,19 @@ def session_policy(request, settings) -> str:
     return settings.SESSION_POLICY
 
 
+def needs(service: str, url: str) -> None:
+    """Skip or fail the test (as skip_or_fail_without) unless the service at url answers."""
+    if not reachable(url):
+        skip_or_fail_without("{} at {}:{}".format(service, *address(url)))
+
+
 def pytest_report_header(config):
     return f"database: {database_description()}; sessions cache: {cache_description()}"
 
 
 def pytest_collection_modifyitems(config, items):
     # The services the run's settings were made from: DATABASE_URL's PostgreSQL, REDIS_URL.
-    down = [name for name, address in services(os.environ).items() if not reachable(*address)]
+    down = [name for name, url in services(os.environ).items() if not reachable(url)]
     if not down:
         return
     message = f"{', '.join(down)} not reachable"
@@ -88,9 +93,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def redis_test_url():
     """A reachable Redis for tests about Redis itself, or a skip (a failure in CI)."""
-    host, port = host_port(REDIS_TEST_URL, 6379)
-    if not reachable(host, port):
-        skip_or_fail_without(f"Redis at {host}:{port}")
+    needs("Redis", REDIS_TEST_URL)
     return REDIS_TEST_URL
 
 
@@ -114,20 +117,16 @@ def redis_sessions(settings, redis_test_url):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def own_redis_keys():
+def redis_keys_of_this_run():
     """With REDIS_URL, write only under a prefix of this run's own, and delete it afterwards."""
     if not settings.REDIS_URL:
         yield
         return
-    prefix = f"{settings.CACHE_KEY_PREFIX}-test-{uuid.uuid4().hex[:8]}"
-    own = {
-        alias: {**config, "KEY_PREFIX": f"{prefix}-{alias}"}
-        for alias, config in settings.CACHES.items()
-    }
-    with override_settings(CACHES=own):
-        yield
-        for alias in own:
-            caches[alias].delete_pattern("*")  # the pattern is under this run's prefix only
+    with own_redis_keys({"REDIS_URL": settings.REDIS_URL}, label="test") as prefix:
+        aliases = settings.CACHES.items()
+        own = {alias: {**cache, "KEY_PREFIX": f"{prefix}-{alias}"} for alias, cache in aliases}
+        with override_settings(CACHES=own):
+            yield
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from testing import clients
-from ways.registry import WAYS, WAYS_BY_NAME, Way
+from ways.registry import WAYS_BY_NAME, Way, ways_where
 
 PASSWORD = "correct horse battery staple"
 
@@ -35,14 +35,9 @@ def ended_or(session_policy: str, stock_code: str) -> str:
     return stock_code if session_policy == "stock" else "session_ended"
 
 
-def select_ways(**attributes) -> list[Way]:
-    """The registry's ways whose attributes have the given values."""
-    return [way for way in WAYS if all(getattr(way, k) == v for k, v in attributes.items())]
-
-
 def ways(**attributes) -> list:
     """The matching ways as pytest parameters, each named after its way."""
-    return [pytest.param(way, id=way.name) for way in select_ways(**attributes)]
+    return [pytest.param(way, id=way.name) for way in ways_where(**attributes)]
 
 
 def way_named(name: str) -> Way:

@@ -17,8 +17,9 @@ from jwt.algorithms import RSAAlgorithm
 from accounts.models import User
 from login_sessions.policy import MANAGED
 from sessions_demo.middleware import WaySessionMiddleware
+from ways.registry import ways_where
 
-from helpers import PASSWORD, WayClient, ended_or, select_ways, way_named, ways
+from helpers import PASSWORD, WayClient, ended_or, way_named, ways
 from tampering import (
     b64url_decode,
     b64url_encode,
@@ -28,7 +29,7 @@ from tampering import (
     jwt_with_alg_none,
 )
 
-SESSION_WAY_NAMES = [way.name for way in select_ways(kind="session")]
+SESSION_WAY_NAMES = [way.name for way in ways_where(kind="session")]
 SERVER_SIDE_WAY_NAMES = ["db", "cache", "cached-db"]
 SELF_CONTAINED_WAY_NAMES = ["cookie", "jwt", "jwt-cookie"]
 

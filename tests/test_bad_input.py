@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ways.refusals import REASONS
+from ways.registry import ways_where
 from ways.schema import responses
 
-from helpers import WayClient, select_ways, ways
+from helpers import WayClient, ways
 
 # Bounded and derandomized: the same examples on every run and machine, in a few seconds.
 # Examples share the function-scoped user fixture on purpose: only the body varies.
@@ -28,7 +29,7 @@ BOUNDED = settings(
 
 POST_ENDPOINTS = [
     pytest.param(way, verb, id=f"{way.name}-{verb}")
-    for way in select_ways()
+    for way in ways_where()
     for verb in ("login", "refresh", "logout")
     if verb != "refresh" or way.kind == "token"
 ]

@@ -25,16 +25,16 @@ from testing.servers import (
     server_environment,
     serving_workers,
 )
+from ways.registry import ways_where
 
 from browsers import another_site, chromium, self_signed_certificate
-from helpers import select_ways
 from security_catalogue import ALL
 
 VICTIM = {"username": "demo", "password": "demo-password"}
 ATTACKER = {"username": "mallory", "password": "mallory-password-of-her-own"}
 CSRF_COOKIE = "__Host-csrftoken"
 # The ways whose credential the browser keeps, and sends on its own, as a cookie.
-IN_COOKIES = tuple(way.name for way in select_ways(transport="cookie"))
+IN_COOKIES = tuple(way.name for way in ways_where(transport="cookie"))
 
 
 @dataclass(frozen=True)

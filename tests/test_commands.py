@@ -13,10 +13,9 @@ from django.core.management import call_command
 
 from accounts.models import User
 from testing.clients import WayClient
-from testing.servers import reachable
 from ways.registry import WAYS
 
-from conftest import POSTGRESQL_URL, skip_or_fail_without
+from conftest import POSTGRESQL_URL, needs
 from helpers import QUERIES_PER_RESOURCE_REQUEST
 from test_settings import PROJECT_ROOT
 
@@ -101,9 +100,8 @@ def test_make_run_installs_the_runtime_requirements_only(tmp_path):
 @pytest.fixture
 def missing_postgresql_database():
     """The URL of a database that does not exist on the run's PostgreSQL, dropped after."""
+    needs("PostgreSQL", POSTGRESQL_URL)
     url = urlsplit(POSTGRESQL_URL)
-    if not reachable(url.hostname, url.port or 5432):
-        skip_or_fail_without(f"PostgreSQL at {url.hostname}:{url.port or 5432}")
     name = f"scj_ensure_{secrets.token_hex(4)}"
     yield url._replace(path=f"/{name}").geturl()
     with psycopg.connect(

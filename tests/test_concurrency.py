@@ -23,13 +23,11 @@ from testing.clients import WayHttpClient, ways_served
 from testing.servers import (
     demo_database,
     gunicorn_serving,
-    host_port,
     own_redis_keys,
-    reachable,
     server_environment,
 )
 
-from conftest import POSTGRESQL_URL, REDIS_TEST_URL, skip_or_fail_without
+from conftest import POSTGRESQL_URL, REDIS_TEST_URL, needs, skip_or_fail_without
 from helpers import ways
 
 WORKERS, THREADS = 4, 4
@@ -42,13 +40,8 @@ def server(request) -> Iterator[tuple[str, dict[str, dict]]]:
     if importlib.util.find_spec("gunicorn") is None:
         skip_or_fail_without("gunicorn")
     env = server_environment(os.environ)
-    for name, url, port in (
-        ("PostgreSQL", POSTGRESQL_URL, 5432),
-        ("Redis", REDIS_TEST_URL, 6379),
-    ):
-        host, port = host_port(url, port)
-        if not reachable(host, port):
-            skip_or_fail_without(f"{name} at {host}:{port}")
+    needs("PostgreSQL", POSTGRESQL_URL)
+    needs("Redis", REDIS_TEST_URL)
     env["DATABASE_URL"] = POSTGRESQL_URL if request.param == "postgresql" else ""
     env["REDIS_URL"] = REDIS_TEST_URL
     with (

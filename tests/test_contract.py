@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 from ways.refusals import REASONS, cookie_challenge
-from ways.registry import WAYS
+from ways.registry import WAYS, ways_where
 
 from helpers import (
     MANAGED_QUERIES_PER_RESOURCE_REQUEST,
@@ -19,7 +19,6 @@ from helpers import (
     QUERIES_PER_RESOURCE_REQUEST,
     WayClient,
     ended_or,
-    select_ways,
     way_named,
     ways,
 )
@@ -209,7 +208,7 @@ def test_cookie_ways_get_login_sets_the_csrf_cookie(way_client):
     ("way", "verb"),
     [
         pytest.param(way, verb, id=f"{way.name}-{verb}")
-        for way in select_ways(transport="cookie")
+        for way in ways_where(transport="cookie")
         for verb in ("login", "logout", "refresh", "password")
         if verb != "refresh" or way.kind == "token"
     ],
@@ -298,7 +297,7 @@ def test_every_login_issues_a_new_credential(logged_in):
 
 
 def test_session_ways_each_have_their_own_cookie(user):
-    session_ways = select_ways(kind="session")
+    session_ways = ways_where(kind="session")
     browser = WayClient(session_ways[0])
     for way in session_ways:
         browser.way = way
@@ -603,7 +602,7 @@ def session_of_the_site_wide_engine(way, user) -> str:
 
 
 def token_of_the_other_token_way(way) -> str:
-    other = next(other for other in select_ways(kind="token") if other != way)
+    other = next(other for other in ways_where(kind="token") if other != way)
     client = WayClient(other)
     assert client.login().status_code == HTTPStatus.OK
     return client.credential

@@ -21,13 +21,11 @@ from testing.clients import WayHttpClient, ways_served
 from testing.servers import (
     demo_database,
     gunicorn_serving,
-    host_port,
     own_redis_keys,
-    reachable,
     server_environment,
 )
 
-from conftest import POSTGRESQL_URL, REDIS_TEST_URL, skip_or_fail_without
+from conftest import POSTGRESQL_URL, REDIS_TEST_URL, needs, skip_or_fail_without
 from helpers import ways
 
 OK, UNAUTHORIZED = HTTPStatus.OK, HTTPStatus.UNAUTHORIZED
@@ -52,9 +50,7 @@ def shared_database() -> Iterator[dict[str, str]]:
     """The servers' environment, with a migrated PostgreSQL database holding the demo user."""
     if importlib.util.find_spec("gunicorn") is None:
         skip_or_fail_without("gunicorn")
-    host, port = host_port(POSTGRESQL_URL, 5432)
-    if not reachable(host, port):
-        skip_or_fail_without(f"PostgreSQL at {host}:{port}")
+    needs("PostgreSQL", POSTGRESQL_URL)
     env = {
         key: value
         for key, value in server_environment(os.environ).items()
@@ -66,9 +62,7 @@ def shared_database() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def sharing_redis(shared_database) -> Iterator[ServerPair]:
-    host, port = host_port(REDIS_TEST_URL, 6379)
-    if not reachable(host, port):
-        skip_or_fail_without(f"Redis at {host}:{port}")
+    needs("Redis", REDIS_TEST_URL)
     env = {**shared_database, "REDIS_URL": REDIS_TEST_URL}
     with (
         own_redis_keys(env, label="multi") as prefix,

@@ -14,8 +14,9 @@ from test_multi_instance import ServerPair, two_servers
 
 from testing.clients import WayHttpClient
 from testing.servers import demo_database, server_environment
+from ways.registry import ways_where
 
-from helpers import PASSWORD, WayClient, select_ways, ways
+from helpers import PASSWORD, WayClient, ways
 from security_catalogue import ALL
 
 LIMIT = settings.AXES_FAILURE_LIMIT
@@ -100,7 +101,7 @@ def test_failures_below_the_limit_leave_the_account_open(way, user):
 @pytest.mark.ways(*ALL)
 def test_a_lockout_on_one_way_holds_on_every_way_and_leaves_others_alone(user, django_user_model):
     django_user_model.objects.create_user(username="bob", password=PASSWORD)
-    first, *others = select_ways()
+    first, *others = ways_where()
     fail_logins(first, count=LIMIT)
 
     for way in others:
@@ -127,7 +128,7 @@ def test_the_admin_login_is_throttled_too(user):
     assert 0 < int(locked["Retry-After"]) <= WINDOW_S
     assert b"Too many failed logins" in locked.content
     # The lockout is the account's: the way logins refuse it too.
-    assert_throttled(from_address(select_ways()[0], "10.0.4.3").login())
+    assert_throttled(from_address(ways_where()[0], "10.0.4.3").login())
 
 
 # --- Across processes: two servers sharing one database ---------------------------------------

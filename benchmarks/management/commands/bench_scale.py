@@ -43,19 +43,19 @@ class Command(BaseCommand):
         )
         parser.add_argument("--output", default=str(DOCS_RESULTS))
         # Internal: measure on the database this process was configured with, which the
-        # parent process created for it, and write the results to this file.
-        parser.add_argument("--worker", help=argparse.SUPPRESS)
+        # parent process created for it, and print the results as JSON.
+        parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args, count, database_url, redis_url, output, worker, verbosity, **options):
+        say = self.stderr.write if verbosity else lambda line: None
         if worker:
-            result = scale_measure_here(
-                count=count, say=self.say if verbosity else lambda line: None, bars=verbosity > 0
-            )
-            Path(worker).write_text(json.dumps(result))
+            result = scale_measure_here(count=count, say=say, bars=verbosity > 0)
+            self.stdout.write(json.dumps(result))
             return
         results = measure_scale(
             count=count,
-            progress=self.say if verbosity else None,
+            say=say,
+            quiet=not verbosity,
             postgres_url=database_url,
             redis_url=redis_url,
         )
@@ -66,6 +66,3 @@ class Command(BaseCommand):
             write_readme_scale(results, Path(settings.BASE_DIR) / "README.md")
         self.stdout.write(scale_summary(results))
         self.stdout.write(f"Wrote {path}.")
-
-    def say(self, line: str) -> None:
-        self.stderr.write(line)

@@ -1,30 +1,21 @@
 """Measure every way in and write docs/comparison.md, .json and .png."""
 
 import json
-import os
-import platform
 import secrets
 import statistics
 import sys
 from pathlib import Path
 
-import django
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from tqdm import tqdm
 
 from accounts.models import User
-from benchmarks.host import processor_name
+from benchmarks.harness import Configured, round_robin_microseconds
+from benchmarks.host import machine
 from benchmarks.http_bench import measure_http
-from benchmarks.measure import (
-    Timing,
-    created_sessions_delete,
-    measure_fast_tradeoff,
-    measure_growth,
-    measure_way,
-    user_lookup_microseconds,
-)
+from benchmarks.measure import created_sessions_delete, measure_growth, measure_way
 from benchmarks.report import write_chart, write_json, write_markdown, write_readme_blocks
 from benchmarks.survival import measure_survival
 from ways.registry import SESSION_WAYS, WAYS, cache_description, database_description
@@ -40,28 +31,48 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quick", action="store_true", help="tiny batches: a smoke test, not a measurement"
         )
-        parser.add_argument(
-            "--scale-results",
-            default=str(DOCS / "scale.json"),
-            help="the results of `make bench-scale` to include (skipped if missing)",
-        )
 
-    def handle(self, *args, output_dir, quick, scale_results, **options):
-        timing = Timing(batches=3, per_batch=20) if quick else Timing(batches=30, per_batch=50)
-        # disable=None: a bar on a terminal, nothing in a log or a pipe.
-        progress = tqdm(total=len(WAYS) + 4, unit="step", file=sys.stderr, disable=None)
+    def handle(self, *args, output_dir, quick, **options):
+        timing = {"rounds": 3, "per_batch": 20} if quick else {"rounds": 30, "per_batch": 50}
+        host = machine()
         results = {
             "meta": {
                 "command": "python manage.py compare" + (" --quick" if quick else ""),
-                "machine": processor_name(),
-                "cores": os.cpu_count(),
-                "python": platform.python_version(),
-                "django": django.get_version(),
+                "machine": host.pop("processor"),
+                **host,
                 "database": database_description(),
                 "cache": cache_description(),
-                "timing": {"batches": timing.batches, "requests_per_batch": timing.per_batch},
+                "timing": {"batches": timing["rounds"], "requests_per_batch": timing["per_batch"]},
             }
         }
+        # disable=None: a bar on a terminal, nothing in a log or a pipe.
+        with tqdm(total=len(WAYS) + 4, unit="step", file=sys.stderr, disable=None) as progress:
+
+            def next_step(name: str) -> None:  # the one before it is done
+                progress.set_description(name)
+                progress.update()
+
+            results |= self.in_process(timing, progress=progress)
+            next_step("HTTP")
+            results["http"] = measure_http(seconds=1 if quick else 3)
+            next_step("survival")
+            results["survival"] = measure_survival()
+            # The results of `make bench-scale`, if it was run.
+            if (DOCS / "scale.json").exists():
+                results["scale"] = json.loads((DOCS / "scale.json").read_text())
+            next_step("write")
+            output = Path(output_dir)
+            output.mkdir(parents=True, exist_ok=True)
+            write_json(results, output / "comparison.json")
+            write_markdown(results, output / "comparison.md")
+            write_chart(results, output / "comparison.png")
+            if output.resolve() == DOCS.resolve():
+                write_readme_blocks(results, Path(settings.BASE_DIR) / "README.md")
+            progress.update()
+        self.stdout.write(f"Wrote {output / 'comparison.md'}, .json and .png.")
+
+    def in_process(self, timing: dict, *, progress: tqdm) -> dict:
+        """Every way measured in-process by a throwaway user, who leaves nothing behind."""
         password = secrets.token_urlsafe(16)
         user = User.objects.create_user(
             username=f"compare-{secrets.token_hex(4)}",
@@ -69,45 +80,22 @@ class Command(BaseCommand):
             password=password,
         )
         try:
-            results["user_lookup_us"] = user_lookup_microseconds(timing, user)
-            results["ways"] = []
+            lookup = {"lookup": Configured(lambda: User.objects.get(pk=user.pk))}
+            results = {"user_lookup_us": round_robin_microseconds(lookup, **timing)["lookup"]}
+            results["ways"] = ways = []
             for way in WAYS:
                 progress.set_description(f"way {way.name}")
-                measured = measure_way(way, user=user, password=password, timing=timing)
-                measured["fast_tradeoff"] = measure_fast_tradeoff(way, user)
-                results["ways"].append(measured)
+                ways.append(measure_way(way, user=user, password=password, timing=timing))
                 progress.update()
             # Each way's ratios are to the floor timed beside it; this one is for reading.
-            results["floor_us"] = round(
-                statistics.median(way["floor_us"] for way in results["ways"]), 1
-            )
+            results["floor_us"] = round(statistics.median(way["floor_us"] for way in ways), 1)
             progress.set_description("growth")
             results["growth"] = [
                 {"way": way.name, "rows": measure_growth(way)} for way in SESSION_WAYS
             ]
         finally:
-            # Leave nothing behind: each login was logged out; these go too.
+            # Each login was logged out; these go too.
             created_sessions_delete()
             OutstandingToken.objects.filter(user=user).delete()
             user.delete()
-        progress.update()
-        progress.set_description("HTTP")
-        results["http"] = measure_http(seconds=1 if quick else 3, say=lambda message: None)
-        progress.update()
-        progress.set_description("survival")
-        results["survival"] = measure_survival()
-        scale = Path(scale_results)
-        if scale.exists():
-            results["scale"] = json.loads(scale.read_text())
-        progress.update()
-        progress.set_description("write")
-        output = Path(output_dir)
-        output.mkdir(parents=True, exist_ok=True)
-        write_json(results, output / "comparison.json")
-        write_markdown(results, output / "comparison.md")
-        write_chart(results, output / "comparison.png")
-        if output.resolve() == DOCS.resolve():
-            write_readme_blocks(results, Path(settings.BASE_DIR) / "README.md")
-        progress.update()
-        progress.close()
-        self.stdout.write(f"Wrote {output / 'comparison.md'}, .json and .png.")
+        return results

@@ -2,13 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from benchmarks.seeding import (
-    BATCH_SIZE,
-    SEED_USERNAME,
-    SEED_WAYS,
-    seed,
-    seed_clear,
-)
+from benchmarks.seeding import SEED_USERNAME, SEED_WAYS, seed, seed_clear
 
 
 class Command(BaseCommand):
@@ -35,14 +29,13 @@ class Command(BaseCommand):
             help="share of the expired tokens, and of the live ones, also blacklisted",
         )
         parser.add_argument("--way", choices=[*SEED_WAYS, "all"], default="all")
-        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
         parser.add_argument(
             "--clear", action="store_true", help="remove every seeded row and key, then stop"
         )
 
     def handle(self, *args, count, expired_fraction, blacklisted_fraction, way, clear, **options):
         if clear:
-            removed = seed_clear(batch_size=options["batch_size"])
+            removed = seed_clear()
             user = " and the seed user" if removed.pop("users") else ""
             counts = (f"{number} {name.replace('_', ' ')}" for name, number in removed.items())
             self.stdout.write(f"Removed {', '.join(counts)}{user}.")
@@ -55,7 +48,6 @@ class Command(BaseCommand):
                 count=count,
                 expired_fraction=expired_fraction,
                 blacklisted_fraction=blacklisted_fraction,
-                batch_size=options["batch_size"],
                 bar=bool(options["verbosity"]),
             )
             if seeded.skipped:
