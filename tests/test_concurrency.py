@@ -30,13 +30,22 @@ from testing.servers import (
 from conftest import POSTGRESQL_URL, REDIS_TEST_URL, needs, skip_or_fail_without
 from helpers import ways
 
+
+def refresh_token_held(client: WayHttpClient) -> str:
+    """The refresh token a client holds: in its body's tokens, or in its cookie."""
+    return client.tokens.get("refresh") or client.cookie("jwt-refresh")
+
+
 WORKERS, THREADS = 4, 4
 CONCURRENT_REFRESHES = 20
 
 
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
-def server(request) -> Iterator[tuple[str, dict[str, dict]]]:
-    """gunicorn, 4 workers x 4 threads, on a fresh database with the demo user; Redis too."""
+def server(request) -> Iterator[Callable[[str], tuple[str, dict[str, dict]]]]:
+    """gunicorn, 4 workers x 4 threads, on a fresh database with the demo user; Redis too.
+
+    One server per session policy, started when a test first asks for it.
+    """
     if importlib.util.find_spec("gunicorn") is None:
         skip_or_fail_without("gunicorn")
     env = server_environment(os.environ)
@@ -44,16 +53,29 @@ def server(request) -> Iterator[tuple[str, dict[str, dict]]]:
     needs("Redis", REDIS_TEST_URL)
     env["DATABASE_URL"] = POSTGRESQL_URL if request.param == "postgresql" else ""
     env["REDIS_URL"] = REDIS_TEST_URL
-    with (
-        demo_database(env, label="race") as database_url,
-        own_redis_keys(env, label="race") as prefix,
-        gunicorn_serving(
-            {**env, "DATABASE_URL": database_url, "CACHE_KEY_PREFIX": prefix},
-            workers=WORKERS,
-            threads=THREADS,
-        ) as base_url,
-    ):
-        yield base_url, ways_served(base_url)
+    servers: dict[str, tuple[str, dict[str, dict]]] = {}
+    with contextlib.ExitStack() as started:
+        database_url = started.enter_context(demo_database(env, label="race"))
+        prefix = started.enter_context(own_redis_keys(env, label="race"))
+
+        def serving(policy: str) -> tuple[str, dict[str, dict]]:
+            if policy not in servers:
+                base_url = started.enter_context(
+                    gunicorn_serving(
+                        {
+                            **env,
+                            "DATABASE_URL": database_url,
+                            "CACHE_KEY_PREFIX": f"{prefix}-{policy}",
+                            "SESSION_POLICY": policy,
+                        },
+                        workers=WORKERS,
+                        threads=THREADS,
+                    )
+                )
+                servers[policy] = base_url, ways_served(base_url)
+            return servers[policy]
+
+        yield serving
 
 
 def all_at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
@@ -78,8 +100,9 @@ def closing_all(clients: list[WayHttpClient]) -> Iterator[list[WayHttpClient]]:
 
 
 @pytest.mark.parametrize("way", ways(kind="token"))
+@pytest.mark.policy("stock")
 def test_concurrent_refreshes_of_one_token_leave_at_most_one_live_chain(server, way):
-    base_url, listing = server
+    base_url, listing = server("stock")
     holder = WayHttpClient(base_url, listing[way.name])
     holder.log_in()
     # The real client and a thief who copied its refresh token, many times over.
@@ -100,3 +123,26 @@ def test_concurrent_refreshes_of_one_token_leave_at_most_one_live_chain(server, 
             if not answer.ok:
                 assert answer.status_code == HTTPStatus.UNAUTHORIZED
                 assert answer.json()["code"] == "token_revoked", answer.content
+
+
+@pytest.mark.asvs("10.4.5")
+@pytest.mark.parametrize("way", ways(kind="token"))
+@pytest.mark.policy("managed")
+def test_concurrent_refreshes_in_the_grace_window_share_one_successor(server, way):
+    base_url, listing = server("managed")
+    holder = WayHttpClient(base_url, listing[way.name])
+    holder.log_in()
+    # A client's own refreshes, sent at once (several tabs, a retry): within the grace
+    # window each one gets the same successor, and no second chain starts.
+    with closing_all([holder.copy() for _ in range(CONCURRENT_REFRESHES)]) as copies:
+        holder.close()
+        for copy in copies:
+            copy.csrf_headers()
+
+        answers = all_at_once([copy.refresh for copy in copies])
+
+        statuses = [answer.status_code for answer in answers]
+        assert statuses == [HTTPStatus.OK] * CONCURRENT_REFRESHES, statuses
+        successors = {refresh_token_held(copy) for copy in copies}
+        assert len(successors) == 1
+        assert copies[0].refresh().ok  # the one chain goes on

@@ -4,14 +4,16 @@ The article's scaling problem: a session store must be shared when there is more
 server. Here two gunicorn processes share one PostgreSQL database of their own and, in the
 first pair, one Redis (under a key prefix of their own); in the second pair each keeps its
 sessions cache in its own local memory. A login on server A, a call and a logout on server B,
-then the credential as it was before the logout replayed on server A.
+then the credential as it was before the logout replayed on server A. The pair sharing Redis
+runs in both session policies: in the managed one, a login session ended on one server is
+refused on the other at once, on every way.
 """
 
 import contextlib
 import importlib.util
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -61,14 +63,24 @@ def shared_database() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def sharing_redis(shared_database) -> Iterator[ServerPair]:
+def sharing_redis(shared_database) -> Iterator[Callable[[str], ServerPair]]:
+    """The pair of servers sharing Redis that runs a session policy, started when first asked."""
     needs("Redis", REDIS_TEST_URL)
     env = {**shared_database, "REDIS_URL": REDIS_TEST_URL}
-    with (
-        own_redis_keys(env, label="multi") as prefix,
-        two_servers({**env, "CACHE_KEY_PREFIX": prefix}) as pair,
-    ):
-        yield pair
+    pairs: dict[str, ServerPair] = {}
+    with contextlib.ExitStack() as started:
+        prefix = started.enter_context(own_redis_keys(env, label="multi"))
+
+        def pair_running(policy: str) -> ServerPair:
+            if policy not in pairs:
+                # Each policy's servers keep their cache entries under a prefix of their own.
+                policy_env = {**env, "CACHE_KEY_PREFIX": f"{prefix}-{policy}"}
+                pairs[policy] = started.enter_context(
+                    two_servers({**policy_env, "SESSION_POLICY": policy})
+                )
+            return pairs[policy]
+
+        yield pair_running
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +132,24 @@ THROUGH_POSTGRESQL_AND_REDIS = {
 }
 
 
+# A logout ends the login session on every server at once, for every way.
+MANAGED_THROUGH_POSTGRESQL_AND_REDIS = {
+    name: {**SHARED, "replay on A": UNAUTHORIZED, "replay on B": UNAUTHORIZED}
+    | ({"refresh on A": UNAUTHORIZED} if "refresh on A" in expected else {})
+    for name, expected in THROUGH_POSTGRESQL_AND_REDIS.items()
+}
+
+
 @pytest.mark.parametrize("way", ways())
 def test_two_servers_sharing_postgresql_and_redis_share_every_way_and_stateful_logouts(
-    way, sharing_redis
+    way, sharing_redis, session_policy
 ):
-    assert across(sharing_redis, way.name) == THROUGH_POSTGRESQL_AND_REDIS[way.name]
+    expected = {
+        "stock": THROUGH_POSTGRESQL_AND_REDIS,
+        "managed": MANAGED_THROUGH_POSTGRESQL_AND_REDIS,
+    }[session_policy]
+
+    assert across(sharing_redis(session_policy), way.name) == expected[way.name]
 
 
 WITH_LOCAL_MEMORY = {
@@ -145,6 +170,7 @@ WITH_LOCAL_MEMORY = {
 
 
 @pytest.mark.parametrize("way", ways())
+@pytest.mark.policy("stock")  # the servers run the default profile
 def test_two_processes_with_local_memory_split_cache_sessions_and_cached_db_logouts(
     way, with_local_memory
 ):

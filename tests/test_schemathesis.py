@@ -131,6 +131,7 @@ def with_real_csrf_token(case, token: str) -> None:
 
 
 @pytest.mark.ways(*(way.name for way in WAYS))
+@pytest.mark.policy("stock", "managed")  # the login sessions' endpoints answer in managed only
 @schema.parametrize()
 # The fixtures hold for every case on purpose: one demo user, one CSRF token per operation.
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
