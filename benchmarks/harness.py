@@ -91,21 +91,25 @@ def round_robin_microseconds(
 
 
 @contextmanager
-def counting(alias: str = "sessions"):
-    """Queries, writing statements and calls on one cache alias made while inside."""
-    cache = caches[alias]  # this thread's instance
+def counting(aliases: tuple[str, ...] = ("sessions", "default")):
+    """Queries, writing statements and calls on the caches (the sessions cache, and the
+    default one that keeps the managed profile's login sessions) made while inside."""
     with CaptureQueriesContext(connection) as queries, ExitStack() as patches:
-        calls = {
-            name: patches.enter_context(mock.patch.object(cache, name, wraps=getattr(cache, name)))
+        calls = [
+            (
+                name,
+                patches.enter_context(mock.patch.object(cache, name, wraps=getattr(cache, name))),
+            )
+            for cache in (caches[alias] for alias in aliases)  # this thread's instances
             for name in CACHE_METHODS
-        }
+        ]
         result = {}
         yield result
     statements = [query["sql"].lstrip().split(" ", 1)[0].upper() for query in queries]
     result["queries"] = len(statements)
     result["rows_written"] = sum(statements.count(kind) for kind in WRITE_STATEMENTS)
-    result["cache_calls"] = sum(call.call_count for call in calls.values())
-    result["cache_writes"] = sum(calls[name].call_count for name in CACHE_WRITES)
+    result["cache_calls"] = sum(call.call_count for _, call in calls)
+    result["cache_writes"] = sum(call.call_count for name, call in calls if name in CACHE_WRITES)
 
 
 def set_cookie_bytes(response, names) -> int:

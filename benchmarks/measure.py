@@ -1,15 +1,23 @@
 """What one request of each way costs, against the floor, its stock peer and its fast profile."""
 
 import secrets
+from collections.abc import Callable
+from dataclasses import asdict
+from http import HTTPStatus
 from importlib import import_module
 
+from allauth.headless.tokens.strategies.jwt import internal as allauth_jwt
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.http import JsonResponse
 from django.test import RequestFactory, override_settings
+from knox.models import AuthToken
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken
+from user_sessions.backends.db import SessionStore as UserSessionStore
 
 from accounts.models import User
 from benchmarks.harness import (
@@ -20,10 +28,19 @@ from benchmarks.harness import (
     round_robin_microseconds,
     set_cookie_bytes,
 )
-from benchmarks.peers import USER_SNAPSHOT_KEY, user_fields
+from benchmarks.peers import PEER_LIBRARIES, USER_SNAPSHOT_KEY, user_fields
+from login_sessions.policy import MANAGED
 from sessions_demo.middleware import WaySessionMiddleware
 from testing.clients import WayClient, request_host
-from ways.registry import SESSION_ROWS, SESSION_WAYS, SESSIONS_CACHE, TOKEN_ROWS, Way
+from ways.registry import (
+    SESSION_ROWS,
+    SESSION_WAYS,
+    SESSIONS_CACHE,
+    TOKEN_ROWS,
+    WAYS,
+    WAYS_BY_NAME,
+    Way,
+)
 
 STOCK = {"MIDDLEWARE": STOCK_MIDDLEWARE, "ROOT_URLCONF": "benchmarks.peers"}
 SESSION_DATA_SIZES_KB = (0, 1, 3, 5)
@@ -123,20 +140,43 @@ def fast_request(way: Way, user: User) -> Configured:
     return peer_request(way, "fast", store.session_key, fast=True)
 
 
+def resource_request(way: Way, client: WayClient, **overrides) -> Configured:
+    """A GET of the way's resource carrying the client's credential, under the settings given."""
+    cookies, headers = carrying(way, client.credential, client.credential_name)
+    return Configured.request(way.path("resource"), cookies=cookies, headers=headers, **overrides)
+
+
+def counted(configured: Configured) -> dict:
+    """What one warm request does: queries, rows written, cache calls and writes."""
+    with override_settings(DEBUG=False, **configured.overrides):
+        configured.call()
+        with counting() as request:
+            configured.call()
+    return request
+
+
+def managed_login(way: Way, user: User, password: str) -> tuple[WayClient, dict]:
+    """A login of the way in the managed profile, and what it wrote."""
+    with override_settings(SESSION_POLICY=MANAGED), counting() as login:
+        client, _ = logged_in(way, user, password)
+    return client, login
+
+
 def measure_way(way: Way, *, user: User, password: str, timing: dict) -> dict:
-    """Everything about one way: costs, counts and bytes."""
+    """Everything about one way, in both session policies: costs, counts and bytes."""
     with counting() as login:
         client, response = logged_in(way, user, password)
     credential = client.credential
     cookies, headers = carrying(way, credential, client.credential_name)
-    project = Configured.request(way.path("resource"), cookies=cookies, headers=headers)
-    with override_settings(DEBUG=False):
-        project.call()
-        with counting() as request:
-            project.call()
+    project = resource_request(way, client)
+    request = counted(project)
+    managed_client, managed_login_counts = managed_login(way, user, password)
+    managed = resource_request(way, managed_client, SESSION_POLICY=MANAGED)
+    managed_request = counted(managed)
     calls = {
         "floor": floor_call(),
         "project": project,
+        "managed": managed,
         "peer": peer_request(way, "peer", credential),
         "fast": fast_request(way, user),
     }
@@ -151,10 +191,24 @@ def measure_way(way: Way, *, user: User, password: str, timing: dict) -> dict:
     stored = stored_bytes(way, credential)
     with counting() as logout:
         client.logout()
+    with override_settings(SESSION_POLICY=MANAGED), counting() as managed_logout:
+        managed_client.logout()
     return {
         "way": way.name,
         "floor_us": costs["floor"],
         "project_us": costs["project"],
+        "managed_us": costs["managed"],
+        "managed": {
+            "over_stock": round(costs["managed"] / costs["project"], 3),
+            "queries_per_request": managed_request["queries"],
+            "cache_calls_per_request": managed_request["cache_calls"],
+            "writes_per_request": managed_request["rows_written"] + managed_request["cache_writes"],
+            "rows_written_per_login": managed_login_counts["rows_written"],
+            "cache_writes_per_login": managed_login_counts["cache_writes"],
+            "rows_written_per_logout": managed_logout["rows_written"],
+            "cache_writes_per_logout": managed_logout["cache_writes"],
+        },
+        "writes_per_request": request["rows_written"] + request["cache_writes"],
         "peer_us": costs["peer"],
         "drf_peer_us": costs.get("drf_peer", costs["peer"]),
         "drf_dispatch_us": costs.get("drf_dispatch"),
@@ -214,3 +268,122 @@ def measure_growth(way: Way) -> list[dict]:
             way.session_store().delete(morsel.value)
         rows.append(row)
     return rows
+
+
+# The allauth peer: its middleware, and its JWTs signed as this project's are (HS256 with
+# SECRET_KEY) and checked against their session on every request (stateful validation).
+ALLAUTH = {
+    **STOCK,
+    "MIDDLEWARE": [*STOCK_MIDDLEWARE, "allauth.account.middleware.AccountMiddleware"],
+    "HEADLESS_TOKEN_STRATEGY": "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy",
+    "HEADLESS_JWT_ALGORITHM": "HS256",
+    "HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED": True,
+}
+# The django-user-sessions peer: its engine and its middleware in place of Django's.
+USER_SESSIONS = {
+    **STOCK,
+    "MIDDLEWARE": [
+        "user_sessions.middleware.SessionMiddleware"
+        if name == "django.contrib.sessions.middleware.SessionMiddleware"
+        else name
+        for name in STOCK_MIDDLEWARE
+    ],
+    "SESSION_ENGINE": "user_sessions.backends.db",
+}
+
+
+def session_of(store: SessionBase, user: User) -> SessionBase:
+    """The session a login through Django's login() leaves, saved in the given store."""
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    return store
+
+
+def peer_library_logins(user: User) -> dict[str, tuple[Configured, Callable[[], object]]]:
+    """Per peer library: a resource request carrying a fresh login's credential, and the
+    documented way its logout ends that credential on the server."""
+    knox_token, token = AuthToken.objects.create(user)
+    with override_settings(**ALLAUTH):
+        # What allauth's headless login leaves: a session, and an access token naming it.
+        session = session_of(import_module(settings.SESSION_ENGINE).SessionStore(), user)
+        access = allauth_jwt.create_access_token(user, session, claims={})
+    with override_settings(**USER_SESSIONS):
+        listed = session_of(UserSessionStore(ip="127.0.0.1", user_agent="compare"), user)
+    return {
+        "knox": (
+            Configured.request("/knox/", headers={"Authorization": f"Token {token}"}, **STOCK),
+            knox_token.delete,
+        ),
+        "allauth": (
+            Configured.request(
+                "/allauth/", headers={"Authorization": f"Bearer {access}"}, **ALLAUTH
+            ),
+            session.delete,
+        ),
+        "user-sessions": (
+            Configured.request(
+                "/user-sessions/",
+                cookies={settings.SESSION_COOKIE_NAME: listed.session_key},
+                **USER_SESSIONS,
+            ),
+            listed.delete,
+        ),
+    }
+
+
+def refused(configured: Configured) -> bool:
+    with override_settings(DEBUG=False, **configured.overrides):
+        return configured.call() == HTTPStatus.UNAUTHORIZED
+
+
+def measure_peers(*, user: User, password: str, timing: dict) -> dict:
+    """The managed profile of every way against the peer libraries, timed in one round robin.
+
+    Each peer is also ended as its documentation ends it, and its credential replayed: does
+    the library refuse it at once? The managed ways are logged out and replayed alike.
+    """
+    managed = {way.name: managed_login(way, user, password)[0] for way in WAYS}
+    libraries = peer_library_logins(user)
+    calls = {
+        "floor": floor_call(),
+        **{
+            name: resource_request(WAYS_BY_NAME[name], client, SESSION_POLICY=MANAGED)
+            for name, client in managed.items()
+        },
+        **{name: configured for name, (configured, _) in libraries.items()},
+    }
+    costs = round_robin_microseconds(calls, **timing)
+    counts = {name: counted(configured) for name, configured in calls.items()}
+    revoked = {}
+    for name, client in managed.items():
+        with override_settings(SESSION_POLICY=MANAGED):
+            client.logout()
+        revoked[name] = refused(calls[name])
+    for name, (configured, end) in libraries.items():
+        end()
+        revoked[name] = refused(configured)
+    floor = costs.pop("floor")
+
+    def entry(name: str) -> dict:
+        return {
+            "us_per_request": costs[name],
+            "over_floor": round(costs[name] / floor, 3),
+            "queries_per_request": counts[name]["queries"],
+            "writes_per_request": counts[name]["rows_written"] + counts[name]["cache_writes"],
+            "revoked_at_once": revoked[name],
+        }
+
+    return {
+        "floor_us": floor,
+        "managed": {
+            name: {**entry(name), "refresh_tokens": bool(WAYS_BY_NAME[name].path("refresh"))}
+            for name in managed
+        },
+        "libraries": [{**asdict(library), **entry(library.name)} for library in PEER_LIBRARIES],
+        "managed_over_library": {
+            name: {library: round(costs[name] / costs[library], 3) for library in libraries}
+            for name in managed
+        },
+    }

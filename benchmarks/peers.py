@@ -7,11 +7,18 @@
   the plain view called from an APIView that authenticates nothing, what DRF itself costs.
 - fast: the way tuned for speed: a user snapshot in the session, or the user's claims in the
   token (JWTStatelessUserAuthentication); a deactivated user keeps access until expiry.
+- the libraries users pick for revocable sessions, each in its documented setup, measured
+  against the managed profile: django-rest-knox's database tokens, django-allauth's headless
+  JWTs validated against their session, django-user-sessions' listed database sessions.
 """
 
+from dataclasses import dataclass
+
+from allauth.headless.contrib.rest_framework.authentication import JWTTokenAuthentication
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import path
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -110,8 +117,65 @@ TOKEN_READERS = {
     "cookie": (StockJWTCookieAuthentication, JWTCookieStatelessAuthentication),
 }
 
+
+@dataclass(frozen=True, kw_only=True)
+class PeerLibrary:
+    """A library users pick for revocable sessions, and what its documented setup offers.
+
+    Whether it revokes a credential at once is measured (benchmarks.measure.measure_peers);
+    the rest is what its documentation and code say, in the project's words.
+    """
+
+    name: str
+    package: str
+    credential: str
+    lists_sessions: str
+    idle_timeout: str
+    reuse_detection: str
+
+
+PEER_LIBRARIES = (
+    PeerLibrary(
+        name="knox",
+        package="django-rest-knox",
+        credential="a random token in `Authorization: Token`, stored as a digest",
+        lists_sessions="no endpoint: the admin lists tokens, `logoutall` ends them all",
+        idle_timeout="a sliding expiry with `AUTO_REFRESH` (off by default), written at most "
+        "every `MIN_REFRESH_INTERVAL`",
+        reuse_detection="n/a: no refresh tokens",
+    ),
+    PeerLibrary(
+        name="allauth",
+        package="django-allauth (headless, JWT strategy, stateful validation)",
+        credential="a JWT whose `sid` names a Django session, checked on every request",
+        lists_sessions="yes, with `allauth.usersessions`",
+        idle_timeout="no: the session's absolute expiry",
+        reuse_detection="rotation: a used refresh token is refused, its session lives on",
+    ),
+    PeerLibrary(
+        name="user-sessions",
+        package="django-user-sessions",
+        credential="a database session id in a cookie, with the client's address and agent",
+        lists_sessions="yes: a page and the admin",
+        idle_timeout="no: the session's absolute expiry",
+        reuse_detection="n/a: no refresh tokens",
+    ),
+)
+
 urlpatterns = [
     path("floor/", bare_json),
+    # The peer libraries, each behind the same plain resource.
+    path(
+        "knox/",
+        StockDrfResource.as_view(authentication_classes=[KnoxTokenAuthentication]),
+        {"way": "knox"},
+    ),
+    path(
+        "allauth/",
+        StockDrfResource.as_view(authentication_classes=[JWTTokenAuthentication]),
+        {"way": "allauth"},
+    ),
+    path("user-sessions/", stock_session_resource, {"way": "user-sessions"}),
     path("peer/<str:way>/session/", stock_session_resource),
     path("fast/<str:way>/session/", fast_session_resource),
     # The DRF peer of the session ways: DRF's own SessionAuthentication.

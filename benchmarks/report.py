@@ -147,7 +147,135 @@ def survival_table(survival: dict) -> str:
     return table(columns, survival["survival"])
 
 
+MANAGED_COLUMNS = [
+    WAY,
+    ("stock µs", "{project_us}"),
+    ("managed µs", "{managed_us}"),
+    ("managed ÷ stock (target ≤ 1.0)", lambda way: f"{way['managed']['over_stock']:.2f}×"),
+    (
+        "queries / request: stock, managed",
+        lambda way: f"{way['queries_per_request']}, {way['managed']['queries_per_request']}",
+    ),
+    (
+        "cache calls / request: stock, managed",
+        lambda way: (
+            f"{way['cache_calls_per_request']}, {way['managed']['cache_calls_per_request']}"
+        ),
+    ),
+    (
+        "writes / request: stock, managed",
+        lambda way: f"{way['writes_per_request']}, {way['managed']['writes_per_request']}",
+    ),
+    (
+        "rows written: login, logout (managed)",
+        lambda way: (
+            f"{way['managed']['rows_written_per_login']}, "
+            f"{way['managed']['rows_written_per_logout']}"
+        ),
+    ),
+]
+EVENT_HEADERS = {
+    "logout_s": "logout",
+    "user_end_s": "its user ends it",
+    "deactivation_s": "deactivation",
+    "admin_end_s": "an admin ends it",
+    "password_change_s": "password change",
+}
+
+
+def revocation_table(delays: dict) -> str:
+    """Seconds until a copy of a credential is refused, per way and event, for one profile."""
+    columns = [("way", code)] + [
+        (header, lambda way, event=event: seconds(delays[way][event]))
+        for event, header in EVENT_HEADERS.items()
+    ]
+    return table(columns, delays)
+
+
+def peers_table(peers: dict) -> str:
+    """The peer libraries beside the managed profile: cost, and what each can do."""
+    columns = [
+        ("", "{label}"),
+        ("µs / request", "{us_per_request}"),
+        ("× floor", lambda row: f"{row['over_floor']:.2f}×"),
+        ("queries / request", "{queries_per_request}"),
+        ("ends a credential at once (measured)", lambda row: yesno(row["revoked_at_once"])),
+        ("lists sessions", "{lists_sessions}"),
+        ("inactivity timeout", "{idle_timeout}"),
+        ("refresh token reuse", "{reuse_detection}"),
+    ]
+    managed = [
+        {
+            "label": f"this project, managed `{name}`",
+            **entry,
+            "lists_sessions": "yes: every way's, from any way, and the admin",
+            "idle_timeout": "yes: `SESSION_IDLE_TIMEOUT` on every way",
+            "reuse_detection": (
+                "the whole login session ends; a grace window for concurrent refreshes"
+                if entry["refresh_tokens"]
+                else "n/a: no refresh tokens"
+            ),
+        }
+        for name, entry in peers["managed"].items()
+    ]
+    libraries = [{**row, "label": f"{row['package']}"} for row in peers["libraries"]]
+    return table(columns, [*managed, *libraries])
+
+
+def yesno(value: bool) -> str:
+    return "yes" if value else "**no**"
+
+
 # --- Sentences computed from the figures -----------------------------------------------------
+
+
+def managed_sentence(ways: list[dict]) -> str:
+    """Whether the managed profile costs no more than stock, way by way."""
+    ratios = {way["way"]: way["managed"]["over_stock"] for way in ways}
+    dearer = [code(name) for name, value in ratios.items() if value > 1.0]
+    met = (
+        f"It is at most the stock way's cost on all {len(ratios)} ways"
+        if not dearer
+        else f"It costs more than the stock way on {', '.join(dearer)}"
+    )
+    return (
+        f"The managed profile costs {span(list(ratios.values()))} what the stock profile of "
+        f"the same way costs, timed in the same batches. {met} (the target: at most 1.0×)."
+    )
+
+
+def peers_sentence(peers: dict) -> str:
+    """Whether every managed way costs no more than each peer library, and which revoke."""
+    ratios = [value for row in peers["managed_over_library"].values() for value in row.values()]
+    over = [
+        f"{code(way)} ÷ {library} {value:.2f}×"
+        for way, row in peers["managed_over_library"].items()
+        for library, value in row.items()
+        if value > 1.0
+    ]
+    met = (
+        "Every managed way costs at most what each library does"
+        if not over
+        else f"Dearer than a library: {', '.join(over)}"
+    )
+    revoking = [row["package"] for row in peers["libraries"] if row["revoked_at_once"]]
+    managed_revoke = sum(entry["revoked_at_once"] for entry in peers["managed"].values())
+    return (
+        f"Managed way ÷ library, per request: {span(ratios)}. {met} (the target: at most "
+        f"1.0× each). Ended as its documentation ends it, a credential was refused at once by "
+        f"{len(revoking)} of the {len(peers['libraries'])} libraries, and by the managed "
+        f"profile on {managed_revoke} of its {len(peers['managed'])} ways."
+    )
+
+
+def revocation_sentence(survival: dict) -> str:
+    """How many event and way pairs each profile ends at once."""
+    counts = []
+    for profile, key in (("stock", "revocation_delay"), ("managed", "managed_revocation_delay")):
+        delays = [value for way in survival[key].values() for value in way.values()]
+        at_once = sum(value == 0.0 for value in delays)
+        counts.append(f"{at_once} of {len(delays)} in the {profile} profile")
+    return "A copy was refused at the first replay in " + " and ".join(counts) + "."
 
 
 def drf_sentence(ways: list[dict]) -> str:
@@ -350,6 +478,16 @@ def write_markdown(results: dict, path: Path) -> None:
         "http_table": "" if "skipped" in results["http"] else http_table(results["http"]),
         "survival": results["survival"],
         "survival_table": survival_table(results["survival"]),
+        "managed_table": table(MANAGED_COLUMNS, results["ways"]),
+        "managed_sentence": managed_sentence(results["ways"]),
+        "peers": results["peers"],
+        "peers_table": peers_table(results["peers"]),
+        "peers_sentence": peers_sentence(results["peers"]),
+        "stock_revocation_table": revocation_table(results["survival"]["revocation_delay"]),
+        "managed_revocation_table": revocation_table(
+            results["survival"]["managed_revocation_delay"]
+        ),
+        "revocation_sentence": revocation_sentence(results["survival"]),
     }
     if "scale" in results:
         context |= scale_context(results["scale"])
@@ -365,6 +503,16 @@ def write_readme_blocks(results: dict, readme: Path) -> None:
         cost_table=table(COST_COLUMNS, results["ways"]),
     )
     readme_block_write(readme, "comparison", "compare", body)
+    managed = render(
+        "readme_managed.md",
+        results=results,
+        managed_table=table(MANAGED_COLUMNS, results["ways"]),
+        managed_sentence=managed_sentence(results["ways"]),
+        peers_table=peers_table(results["peers"]),
+        peers_sentence=peers_sentence(results["peers"]),
+        revocation_sentence=revocation_sentence(results["survival"]),
+    )
+    readme_block_write(readme, "managed costs", "compare", managed)
     if "scale" in results:
         write_readme_scale(results["scale"], readme)
 

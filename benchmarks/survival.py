@@ -15,6 +15,7 @@ from http import HTTPStatus
 
 from testing.clients import WayHttpClient, jwt_claims, ways_served
 from testing.servers import (
+    DEMO_PASSWORD,
     demo_database,
     gunicorn_serving,
     is_postgresql,
@@ -52,19 +53,46 @@ MEASURES = {
         "database and the sessions cache"
     ),
     "revocation_delay": (
-        "seconds from a logout (or a password change) until a copy of the credential taken "
-        "before it is refused: 0.0 when the first replay, made at once, is refused; replayed "
-        f"every {POLL_INTERVAL_S} s for at most {POLL_BOUND_S} s, else 'not before expiry "
-        "(N s)', N being the lifetime the server gave the credential"
+        "seconds from an event that ends a login (a logout, its user ending it from another "
+        "login, a password change, the account's deactivation, an administrator ending it) "
+        "until a copy of the credential taken before it is refused: 0.0 when the first "
+        f"replay, made at once, is refused; replayed every {POLL_INTERVAL_S} s for at most "
+        f"{POLL_BOUND_S} s, else 'not before expiry (N s)', N being the lifetime the server "
+        "gave the credential; in the stock profile and in the managed one, on servers of each"
     ),
 }
-# A password change made behind the servers' backs, as `changepassword` would.
-PASSWORD_CHANGE = (
+# What ends a login, in the order measured (the password change last: it changes the demo
+# password every later login would use).
+EVENTS = ("logout", "user_end", "deactivation", "admin_end", "password_change")
+NOT_IN_STOCK = "not possible: the stock profile records no sessions its user could end"
+DEMO_USER = (
     "from django.contrib.auth import get_user_model\n"
     "user = get_user_model().objects.get(username='demo')\n"
-    f"user.set_password({NEW_PASSWORD!r})\n"
-    "user.save()\n"
 )
+# The events made behind the servers' backs, as `changepassword`, the admin's user page and
+# its session and token actions would make them.
+PASSWORD_CHANGE = DEMO_USER + f"user.set_password({NEW_PASSWORD!r})\nuser.save()\n"
+PASSWORD_RESTORE = DEMO_USER + f"user.set_password({DEMO_PASSWORD!r})\nuser.save()\n"
+DEACTIVATION = DEMO_USER + "user.is_active = False\nuser.save()\n"
+REACTIVATION = DEMO_USER + "user.is_active = True\nuser.save()\n"
+ADMIN_END = {
+    # The stock admin's two actions: end the database sessions, blacklist the refresh tokens.
+    "stock": (
+        "from django.contrib.sessions.models import Session\n"
+        "from rest_framework_simplejwt.token_blacklist.models import OutstandingToken\n"
+        "from jwt_demo.services import token_blacklist_many\n"
+        "from sessions_demo.services import session_end_many\n"
+        "session_end_many(session_keys=list(Session.objects.values_list('pk', flat=True)))\n"
+        "token_blacklist_many(outstanding_tokens=OutstandingToken.objects.all())\n"
+    ),
+    # The managed admin's: end every login session (what "End everyone's" does).
+    "managed": (
+        "from login_sessions.models import EndReason, LoginSession\n"
+        "from login_sessions.services import login_sessions_end\n"
+        "login_sessions_end(login_sessions=LoginSession.objects.all(), "
+        "reason=EndReason.ADMIN_ENDED)\n"
+    ),
+}
 
 
 def measure_survival() -> dict:
@@ -80,6 +108,7 @@ def measure_survival() -> dict:
     ):
         run = SurvivalRun({**env, "DATABASE_URL": database_url, "CACHE_KEY_PREFIX": prefix})
         survival, revocation, lifetimes = run.measure()
+        managed_revocation = run.managed_revocation_delays()
     return {
         "configuration": {
             "database": "PostgreSQL" if is_postgresql(env.get("DATABASE_URL", "")) else "SQLite",
@@ -90,6 +119,7 @@ def measure_survival() -> dict:
         "measures": dict(MEASURES),
         "survival": survival,
         "revocation_delay": revocation,
+        "managed_revocation_delay": managed_revocation,
         "credential_lifetime_s": lifetimes,
         "poll": {"interval_s": POLL_INTERVAL_S, "bound_s": POLL_BOUND_S},
         "notes": [] if env.get("REDIS_URL") else [LOCAL_MEMORY_NOTE],
@@ -142,8 +172,8 @@ class SurvivalRun:
         self.opened += copies.values()
         return copies
 
-    def logged_in(self, base_url: str) -> dict[str, WayHttpClient]:
-        clients = {name: WayHttpClient(base_url, way) for name, way in self.ways.items()}
+    def logged_in(self, base_url: str, names=None) -> dict[str, WayHttpClient]:
+        clients = {name: WayHttpClient(base_url, self.ways[name]) for name in names or self.ways}
         self.opened += clients.values()
         # At once: each login spends its time hashing the password on the server.
         with ThreadPoolExecutor(max_workers=len(clients)) as pool:
@@ -155,34 +185,73 @@ class SurvivalRun:
         replays = self.copies(clients, base_url)
         return {name: is_accepted(name, replay) for name, replay in replays.items()}
 
-    def revocation_delays(self, base_url: str, *, env: Mapping[str, str]) -> tuple[dict, dict]:
-        for_logout = self.logged_in(base_url)
-        lifetimes = {name: credential_lifetime_s(client) for name, client in for_logout.items()}
-        for_password_change = self.logged_in(base_url)
+    def managed_revocation_delays(self) -> dict:
+        """The revocation delays of the managed profile, on a server of its own."""
+        env = {**self.env, "SESSION_POLICY": "managed"}
+        with self.serving(env) as base_url:
+            revocation, _ = self.revocation_delays(base_url, env=env, policy="managed")
+        return revocation
 
-        copies = self.copies(for_logout)
-        logged_out_at = {}
-        for name, client in for_logout.items():
-            if (answer := client.logout()).status_code != HTTPStatus.OK:
-                raise RuntimeError(f"{name}: logout answered {answer.status_code}: {answer.text}")
-            logged_out_at[name] = time.monotonic()
-        after_logout = refused_after(copies, since=logged_out_at)
+    def revocation_delays(
+        self, base_url: str, *, env: Mapping[str, str], policy: str = "stock"
+    ) -> tuple[dict, dict]:
+        """Per way and event: seconds until a copy of a credential from before it is refused."""
+        lifetimes: dict[str, int] = {}
+        after: dict[str, dict[str, float | str | None]] = {}
+        for event in EVENTS:
+            clients = self.logged_in(base_url)
+            lifetimes = lifetimes or {n: credential_lifetime_s(c) for n, c in clients.items()}
+            copies = self.copies(clients)
+            if event == "user_end" and policy == "stock":
+                after[event] = dict.fromkeys(clients, NOT_IN_STOCK)
+                continue
+            happened_at = self.end(event, clients, base_url=base_url, env=env, policy=policy)
+            after[event] = refused_after(copies, since=happened_at)
+            if event == "deactivation":
+                manage(env, "shell", "--no-imports", "--command", REACTIVATION)
+        manage(env, "shell", "--no-imports", "--command", PASSWORD_RESTORE)
 
-        manage(env, "shell", "--no-imports", "--command", PASSWORD_CHANGE)
-        changed_at = dict.fromkeys(self.ways, time.monotonic())
-        after_change = refused_after(for_password_change, since=changed_at)
-
-        def delay(name: str, seconds: float | None) -> float | str:
+        def delay(name: str, seconds: float | str | None) -> float | str:
             return seconds if seconds is not None else f"not before expiry ({lifetimes[name]} s)"
 
         revocation = {
-            name: {
-                "logout_s": delay(name, after_logout[name]),
-                "password_change_s": delay(name, after_change[name]),
-            }
+            name: {f"{event}_s": delay(name, after[event][name]) for event in EVENTS}
             for name in self.ways
         }
         return revocation, lifetimes
+
+    def end(
+        self,
+        event: str,
+        clients: Mapping[str, WayHttpClient],
+        *,
+        base_url: str,
+        env: Mapping[str, str],
+        policy: str,
+    ) -> dict[str, float]:
+        """Make the event happen to every client's login; returns when, per way."""
+        if event == "logout":
+            happened_at = {}
+            for name, client in clients.items():
+                if (answer := client.logout()).status_code != HTTPStatus.OK:
+                    raise RuntimeError(f"{name}: logout answered {answer.status_code}")
+                happened_at[name] = time.monotonic()
+            return happened_at
+        if event == "user_end":
+            # The user, logged in once more, ends every other login of theirs.
+            (through,) = self.logged_in(base_url, names=["jwt"]).values()
+            body = {"password": DEMO_PASSWORD, "scope": "others"}
+            answer = through.post("sessions_end", body)
+            if answer.status_code != HTTPStatus.OK:
+                raise RuntimeError(f"ending the other sessions answered {answer.status_code}")
+        else:
+            script = {
+                "deactivation": DEACTIVATION,
+                "admin_end": ADMIN_END[policy],
+                "password_change": PASSWORD_CHANGE,
+            }[event]
+            manage(env, "shell", "--no-imports", "--command", script)
+        return dict.fromkeys(clients, time.monotonic())
 
 
 def is_accepted(name: str, client: WayHttpClient) -> bool:

@@ -1,5 +1,6 @@
 """Settings for the sessions, cookies and JWT reference project, read from the environment."""
 
+import importlib.util
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,6 +54,17 @@ INSTALLED_APPS = [
 if DEBUG:
     # The benchmarks (compare, bench_scale, seed_sessions): development tools, never served.
     INSTALLED_APPS.append("benchmarks")
+    # The libraries compare measures the managed profile against, where the development
+    # requirements are installed (`make run` installs the runtime ones only); never served.
+    if importlib.util.find_spec("knox"):
+        INSTALLED_APPS += [
+            "knox",
+            "allauth",
+            "benchmarks.peer_apps.AllauthAccountConfig",
+            "allauth.headless",
+            "allauth.usersessions",
+            "user_sessions",
+        ]
 
 MIDDLEWARE = [
     # Outermost, so that every answer gets a policy, those made by the middleware below too.

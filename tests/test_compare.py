@@ -18,7 +18,7 @@ from benchmarks.report import cleanup_sentences, measured_on, one_transaction_ta
 from ways.registry import SESSION_WAYS
 
 from conftest import skip_or_fail_without
-from helpers import QUERIES_PER_RESOURCE_REQUEST
+from helpers import MANAGED_QUERIES_PER_RESOURCE_REQUEST, QUERIES_PER_RESOURCE_REQUEST
 
 # Cache calls one resource request makes: the cache ways read their session once.
 CACHE_CALLS_PER_REQUEST = {
@@ -131,6 +131,62 @@ def test_compare_counts_queries_and_cache_calls_per_request(comparison):
     assert {way["way"]: way["cache_calls_per_request"] for way in results["ways"]} == (
         CACHE_CALLS_PER_REQUEST
     )
+
+
+def test_compare_times_and_counts_the_managed_profile_beside_stock(comparison):
+    results = json.loads((comparison / "comparison.json").read_text())
+    markdown = (comparison / "comparison.md").read_text()
+
+    managed = {way["way"]: way["managed"] for way in results["ways"]}
+    assert {name: m["queries_per_request"] for name, m in managed.items()} == (
+        MANAGED_QUERIES_PER_RESOURCE_REQUEST
+    )
+    # One cache read of the login session, beside the cache ways' read of their session.
+    assert {name: m["cache_calls_per_request"] for name, m in managed.items()} == {
+        name: calls + 1 for name, calls in CACHE_CALLS_PER_REQUEST.items()
+    }
+    assert {m["writes_per_request"] for m in managed.values()} == {0}
+    for way in results["ways"]:
+        assert way["managed"]["over_stock"] == round(way["managed_us"] / way["project_us"], 3)
+    assert "## Stock and managed, per way" in markdown
+    assert "what the stock profile of the same way costs" in markdown
+
+
+def test_compare_measures_the_peer_libraries_and_their_revocation(comparison):
+    peers = json.loads((comparison / "comparison.json").read_text())["peers"]
+    markdown = (comparison / "comparison.md").read_text()
+
+    assert [library["name"] for library in peers["libraries"]] == [
+        "knox",
+        "allauth",
+        "user-sessions",
+    ]
+    # Each of them, and the managed profile, refuses a credential at once once it is ended.
+    assert all(library["revoked_at_once"] for library in peers["libraries"])
+    assert all(entry["revoked_at_once"] for entry in peers["managed"].values())
+    assert {name: entry["queries_per_request"] for name, entry in peers["managed"].items()} == (
+        MANAGED_QUERIES_PER_RESOURCE_REQUEST
+    )
+    assert set(peers["managed_over_library"]) == set(MANAGED_QUERIES_PER_RESOURCE_REQUEST)
+    assert "## The managed profile against the libraries users pick" in markdown
+    assert "django-rest-knox" in markdown
+
+
+def test_compare_measures_revocation_after_every_event_in_both_profiles(comparison):
+    survival = json.loads((comparison / "comparison.json").read_text())["survival"]
+
+    events = {"logout_s", "user_end_s", "deactivation_s", "admin_end_s", "password_change_s"}
+    for profile in ("revocation_delay", "managed_revocation_delay"):
+        assert all(set(delays) == events for delays in survival[profile].values())
+    # The managed profile ends every credential at once, whatever ended its login session.
+    assert {
+        delay
+        for delays in survival["managed_revocation_delay"].values()
+        for delay in delays.values()
+    } == {0.0}
+    assert {delays["user_end_s"] for delays in survival["revocation_delay"].values()} == {
+        "not possible: the stock profile records no sessions its user could end"
+    }
 
 
 def test_compare_counts_writes_per_login_and_logout(comparison):

@@ -17,46 +17,61 @@ README = (ROOT / "README.md").read_text()
 COMPARISON = json.loads((ROOT / "docs" / "comparison.json").read_text())
 
 
-def policy_row(way: str) -> str:
-    rows = [line for line in README.splitlines() if line.startswith("|") and f"`{way}`" in line]
-    matching = [row for row in rows if "concurrent" not in row and "unlimited" in row]
-    assert len(matching) == 1, f"one row of the lifetimes table names {way}"
+def policy_row(way: str, session_policy: str) -> str:
+    """The row of the README's lifetimes table for the way, in the session policy's table."""
+    lifetimes = README.split("## Lifetimes and concurrent sessions")[1].split("\n## ")[0]
+    stock, managed = lifetimes.split("In the managed profile")
+    table = stock if session_policy == "stock" else managed
+    rows = [line for line in table.splitlines() if line.startswith("| `") or "all six" in line]
+    matching = [row for row in rows if f"`{way}`" in row or "all six" in row]
+    assert len(matching) == 1, f"one row of the {session_policy} lifetimes table names {way}"
     return matching[0]
 
 
 @pytest.mark.asvs("7.1.1")
-def test_readme_documents_the_configured_lifetimes(way):
-    row = policy_row(way.name)
+def test_readme_documents_the_configured_lifetimes(way, session_policy):
+    row = policy_row(way.name, session_policy)
 
-    if way.kind == "session":
+    if session_policy == "managed":
+        assert f"{settings.SESSION_ABSOLUTE_LIFETIME} s (`SESSION_ABSOLUTE_LIFETIME`)" in row
+        assert f"{settings.SESSION_IDLE_TIMEOUT} s (`SESSION_IDLE_TIMEOUT`)" in row
+        interval = settings.SESSION_ACTIVITY_WRITE_INTERVAL
+        assert f"every {interval} s (`SESSION_ACTIVITY_WRITE_INTERVAL`)" in row
+    elif way.kind == "session":
         assert f"{settings.SESSION_COOKIE_AGE} s" in row
+        assert re.search(r"\| none \|", row)
     else:
         simple_jwt = settings.SIMPLE_JWT
         assert f"{int(simple_jwt['ACCESS_TOKEN_LIFETIME'].total_seconds())} s" in row
         assert f"{int(simple_jwt['REFRESH_TOKEN_LIFETIME'].total_seconds())} s" in row
-    assert "inactivity" in README
-    assert re.search(r"\| none yet \|", row)
+        assert re.search(r"\| none \|", row)
 
 
 @pytest.mark.asvs("7.1.2")
 @pytest.mark.wstg("SESS-11")
-def test_readme_documents_the_concurrent_session_policy(way):
-    assert "unlimited" in policy_row(way.name)
+def test_readme_documents_the_concurrent_session_policy(way, session_policy):
+    row = policy_row(way.name, session_policy)
+
+    assert "unlimited" in row
+    if session_policy == "managed":
+        assert settings.SESSION_MAX_PER_USER is None
+        assert "`SESSION_MAX_PER_USER` unset" in row
+        assert "a new login ends the oldest" in row
     assert "logging out of one leaves the others alone" in README
 
 
 def test_readme_summary_matches_the_generated_matrix():
     matrix = (Path(__file__).resolve().parent.parent / "docs" / "security-matrix.md").read_text()
-    totals = {
-        status: re.search(rf"^\| \*\*{re.escape(status)}\*\* \| \| (.+) \|$", matrix, re.M)[1]
-        for status in ("pass", "by design", "n/a", "not yet")
-    }
-    summary = {
-        status: re.search(rf"^\| \S+ {re.escape(status)} \| (.+) \|$", README, re.M)[1]
-        for status in totals
-    }
+    summary = README.split("## Security: every claim is a test")[1].split("\n## ")[0]
+    statuses = ("pass", "by design", "n/a", "not yet")
 
-    assert summary == totals
+    for policy in ("stock", "managed"):
+        table = matrix.split(f"## The `{policy}` profile")[1].split("\n## ")[0]
+        ours = summary.split(f"`{policy}` profile")[1]
+        for status in statuses:
+            totals = re.search(rf"^\| \*\*{re.escape(status)}\*\* \| \| (.+) \|$", table, re.M)[1]
+            claimed = re.search(rf"^\| \S+ {re.escape(status)} \| (.+) \|$", ours, re.M)[1]
+            assert claimed == totals, (policy, status)
 
 
 def test_readme_lists_every_refusal_code_with_its_reason():

@@ -15,9 +15,15 @@ from accounts.models import User
 from benchmarks.harness import Configured, round_robin_microseconds
 from benchmarks.host import machine
 from benchmarks.http_bench import measure_http
-from benchmarks.measure import created_sessions_delete, measure_growth, measure_way
+from benchmarks.measure import (
+    created_sessions_delete,
+    measure_growth,
+    measure_peers,
+    measure_way,
+)
 from benchmarks.report import write_chart, write_json, write_markdown, write_readme_blocks
 from benchmarks.survival import measure_survival
+from login_sessions.models import LoginSession
 from ways.registry import SESSION_WAYS, WAYS, cache_description, database_description
 
 DOCS = Path(settings.BASE_DIR) / "docs"
@@ -46,7 +52,7 @@ class Command(BaseCommand):
             }
         }
         # disable=None: a bar on a terminal, nothing in a log or a pipe.
-        with tqdm(total=len(WAYS) + 4, unit="step", file=sys.stderr, disable=None) as progress:
+        with tqdm(total=len(WAYS) + 5, unit="step", file=sys.stderr, disable=None) as progress:
 
             def next_step(name: str) -> None:  # the one before it is done
                 progress.set_description(name)
@@ -89,6 +95,9 @@ class Command(BaseCommand):
                 progress.update()
             # Each way's ratios are to the floor timed beside it; this one is for reading.
             results["floor_us"] = round(statistics.median(way["floor_us"] for way in ways), 1)
+            progress.set_description("peers")
+            results["peers"] = measure_peers(user=user, password=password, timing=timing)
+            progress.update()
             progress.set_description("growth")
             results["growth"] = [
                 {"way": way.name, "rows": measure_growth(way)} for way in SESSION_WAYS
@@ -97,5 +106,6 @@ class Command(BaseCommand):
             # Each login was logged out; these go too.
             created_sessions_delete()
             OutstandingToken.objects.filter(user=user).delete()
-            user.delete()
+            LoginSession.objects.filter(user=user).delete()
+            user.delete()  # and with the user, the peers' tokens and sessions
         return results
