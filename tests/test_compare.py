@@ -178,12 +178,14 @@ def test_compare_measures_revocation_after_every_event_in_both_profiles(comparis
     events = {"logout_s", "user_end_s", "deactivation_s", "admin_end_s", "password_change_s"}
     for profile in ("revocation_delay", "managed_revocation_delay"):
         assert all(set(delays) == events for delays in survival[profile].values())
-    # The managed profile ends every credential at once, whatever ended its login session.
-    assert {
+    # The managed profile ends every credential within a second, whatever ended its login
+    # session (at once with Redis; a process's local memory keeps an entry up to a second).
+    managed = [
         delay
         for delays in survival["managed_revocation_delay"].values()
         for delay in delays.values()
-    } == {0.0}
+    ]
+    assert all(isinstance(delay, float) and delay <= 1.0 for delay in managed), managed
     assert {delays["user_end_s"] for delays in survival["revocation_delay"].values()} == {
         "not possible: the stock profile records no sessions its user could end"
     }
