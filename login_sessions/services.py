@@ -5,7 +5,7 @@ locks (see login_sessions.selectors for why that keeps the cache true).
 """
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -23,6 +23,7 @@ from login_sessions.selectors import (
     now_epoch,
     password_digest,
 )
+from ways.batches import dated_rows_delete
 from ways.refusals import REASONS, CredentialRefused
 from ways.registry import WAYS_BY_NAME, Way
 
@@ -249,3 +250,14 @@ def login_sessions_user_deleted(*, user: User) -> None:
     login_sessions_end(
         login_sessions=LoginSession.objects.filter(user=user), reason=EndReason.ACCOUNT_DISABLED
     )
+
+
+def login_sessions_purge_expired(*, now: datetime | None = None, **batching) -> int:
+    """Delete the login sessions past their absolute limit, in batches; returns how many.
+
+    An ended login session is kept until then: a credential it issued may be presented
+    until its own expiry, which the limit caps, and is answered `session_ended`.
+    `batching`: ways.batches.dated_rows_delete's keywords.
+    """
+    expired = LoginSession.objects.filter(expires_at__lt=now or timezone.now())
+    return dated_rows_delete(rows=expired, date_field="expires_at", **batching)

@@ -1,15 +1,12 @@
 """Business logic of the session ways."""
 
 import secrets
-import time
-from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
-from django.db.models import Max, Min
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -22,7 +19,7 @@ from login_sessions.services import (
     login_session_renew,
     login_session_start,
 )
-from ways.batches import BATCH_SECONDS, BatchSizer, batch_pause
+from ways.batches import dated_rows_delete
 from ways.registry import SESSION_ROWS, SESSION_WAYS, WAYS_BY_NAME, Way
 
 # Where a session of the managed profile names its login session, and the generation of
@@ -124,55 +121,15 @@ def session_end_many(*, session_keys: list[str]) -> int:
     return deleted
 
 
-def session_purge_expired(
-    *,
-    batch_size: int | None = None,
-    batch_seconds: float = BATCH_SECONDS,
-    now: datetime | None = None,
-    pause: float | None = None,
-    on_start: Callable[[int], None] | None = None,
-    on_batch: Callable[[int], None] | None = None,
-) -> int:
+def session_purge_expired(*, now: datetime | None = None, **batching) -> int:
     """Delete expired database sessions in batches, each its own statement; returns how many.
 
     Django's clearsessions deletes them in one statement, one transaction: on SQLite that
     holds the database's only write lock, and every login waits, for as long as it runs.
     The sessions expired at `now` (by default the present) are clearsessions' choice:
     expire_date < now. Their cached-db cache copies expire in the cache by themselves.
-    Batches take about `batch_seconds` each (see ways.batches), or `batch_size` rows each
-    when given. Between batches it waits `pause` seconds (by default batch_pause(): SQLite's
-    writers need it). `on_start`, when given, hears how many sessions are to go (a count it
-    costs), `on_batch` each batch's count.
+    `batching`: ways.batches.dated_rows_delete's keywords.
     """
     expired = Session.objects.filter(expire_date__lt=now or timezone.now())
-    if pause is None:
-        pause = batch_pause(using=expired.db)
-    if on_start:
-        on_start(expired.count())
-    sizer = BatchSizer(seconds=batch_seconds, rows=batch_size)
-    deleted = 0
-    remaining = expired
-    while True:
-        started = time.perf_counter()
-        # The expiry dates that open and close the next batch, off the expire_date index.
-        batch = remaining.order_by("expire_date")[: sizer.size]
-        bounds = batch.aggregate(first=Min("expire_date"), last=Max("expire_date"))
-        if bounds["last"] is None:
-            return deleted
-        # The next batch starts past this one: PostgreSQL leaves the index entries of the
-        # rows it deleted until a vacuum, and a search from the oldest date would walk them
-        # all again, each batch more of them.
-        remaining = expired.filter(expire_date__gt=bounds["last"])
-        # Session has no relations and no delete signals: one DELETE, no rows loaded. Both
-        # bounds, though the first is the oldest: with stale statistics PostgreSQL takes a
-        # one-sided range for much of the table and scans it all, every batch.
-        count, _ = Session.objects.filter(
-            expire_date__gte=bounds["first"], expire_date__lte=bounds["last"]
-        ).delete()
-        deleted += count
-        if on_batch:
-            on_batch(count)
-        full = count >= sizer.size  # more may follow
-        sizer.took(rows=count, seconds=time.perf_counter() - started)
-        if full:
-            time.sleep(pause)
+    # Session has no relations and no delete signals: each batch is one DELETE, no rows loaded.
+    return dated_rows_delete(rows=expired, date_field="expire_date", **batching)

@@ -20,7 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
 import jwt_demo.services
-import sessions_demo.services
+import ways.batches
 from accounts.models import User
 from benchmarks.scale import (
     CLEANUPS,
@@ -37,6 +37,8 @@ from benchmarks.seeding import (
     sessions_cache_redis_client,
 )
 from jwt_demo.services import token_purge_expired
+from login_sessions.models import LoginSession
+from login_sessions.services import login_sessions_purge_expired
 from sessions_demo.services import session_purge_expired
 from ways.batches import (
     FIRST_BATCH_ROWS,
@@ -233,6 +235,24 @@ def test_session_purge_deletes_exactly_the_expired_rows_in_batches(user):
     assert [client.resource().status_code for client in clients] == [HTTPStatus.OK] * 2
 
 
+@pytest.mark.policy("managed")
+def test_login_sessions_go_at_their_absolute_limit_and_not_before(user, settings, time_machine):
+    settings.SESSION_ABSOLUTE_LIFETIME = 600
+    ended, live = logged_in("jwt"), logged_in("cookie")
+    assert ended.logout().status_code == HTTPStatus.OK
+    time_machine.move_to(timezone.now() + timedelta(seconds=300), tick=False)
+    later = logged_in("db")
+
+    kept_while_a_copy_may_be_replayed = login_sessions_purge_expired()
+    time_machine.move_to(timezone.now() + timedelta(seconds=301), tick=False)
+    purged = login_sessions_purge_expired(batch_size=1)
+
+    assert (kept_while_a_copy_may_be_replayed, purged) == (0, 2)
+    assert LoginSession.objects.get().way == "db"
+    assert later.resource().status_code == HTTPStatus.OK
+    assert live.resource().status_code == HTTPStatus.UNAUTHORIZED
+
+
 def test_session_purge_is_cut_at_the_given_time(db):
     seed(way="db", count=100, expired_fraction=0.5)
     cut = Session.objects.order_by("expire_date")[20].expire_date
@@ -249,7 +269,9 @@ def test_purge_expired_sessions_command_reports(user, capsys):
 
     out = capsys.readouterr().out
     assert re.fullmatch(
-        r"Deleted 20 expired sessions in \d+\.\d\d s \(longest batch \d+\.\d{3} s\)\.\n", out
+        r"Deleted 20 expired sessions and 0 expired login sessions in \d+\.\d\d s "
+        r"\(longest batch \d+\.\d{3} s\)\.\n",
+        out,
     )
     assert Session.objects.count() == 21
     assert client.resource().status_code == HTTPStatus.OK
@@ -279,7 +301,7 @@ def pauses_recorded(monkeypatch, *modules) -> list[float]:
 
 
 def test_purges_pause_between_batches_on_sqlite_only(db, monkeypatch):
-    pauses = pauses_recorded(monkeypatch, sessions_demo.services, jwt_demo.services)
+    pauses = pauses_recorded(monkeypatch, ways.batches, jwt_demo.services)
     seed(way="db", count=500, expired_fraction=0.5)
     seed(way="jwt", count=500, expired_fraction=0.5)
 
@@ -294,7 +316,7 @@ def test_purges_pause_between_batches_on_sqlite_only(db, monkeypatch):
 
 
 def test_purges_pause_as_long_as_they_are_told(db, monkeypatch):
-    pauses = pauses_recorded(monkeypatch, sessions_demo.services)
+    pauses = pauses_recorded(monkeypatch, ways.batches)
     seed(way="db", count=40, expired_fraction=0.5)
 
     assert session_purge_expired(batch_size=5, pause=0.5) == 20

@@ -10,9 +10,11 @@ makes them as large as the time budget allows.
 
 import sys
 import time
+from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Max, Min, QuerySet
 from tqdm import tqdm
 
 # How long one batch may hold its locks: the longest a login should wait for a purge.
@@ -56,6 +58,56 @@ def batch_pause(*, using: str = DEFAULT_DB_ALIAS) -> float:
     Other databases lock rows, not the database: there a login does not queue for a purge.
     """
     return SQLITE_BATCH_PAUSE_SECONDS if connections[using].vendor == "sqlite" else 0.0
+
+
+def dated_rows_delete(
+    *,
+    rows: QuerySet,
+    date_field: str,
+    batch_size: int | None = None,
+    batch_seconds: float = BATCH_SECONDS,
+    pause: float | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Delete rows oldest first by an indexed date, a batch per statement; returns how many.
+
+    For rows that nothing references and no delete signal watches, so that Django deletes a
+    batch in one DELETE without loading it. Batches take about `batch_seconds` each, or
+    `batch_size` rows each when given. Between batches it waits `pause` seconds (by default
+    batch_pause(): SQLite's writers need it). `on_start`, when given, hears how many rows are
+    to go (a count it costs), `on_batch` each batch's count.
+    """
+    if pause is None:
+        pause = batch_pause(using=rows.db)
+    if on_start:
+        on_start(rows.count())
+    sizer = BatchSizer(seconds=batch_seconds, rows=batch_size)
+    deleted = 0
+    remaining = rows
+    while True:
+        started = time.perf_counter()
+        # The dates that open and close the next batch, off the date's index.
+        batch = remaining.order_by(date_field)[: sizer.size]
+        bounds = batch.aggregate(first=Min(date_field), last=Max(date_field))
+        if bounds["last"] is None:
+            return deleted
+        # The next batch starts past this one: PostgreSQL leaves the index entries of the
+        # rows it deleted until a vacuum, and a search from the oldest date would walk them
+        # all again, each batch more of them.
+        remaining = rows.filter(**{f"{date_field}__gt": bounds["last"]})
+        # Both bounds, though the first is the oldest: with stale statistics PostgreSQL takes
+        # a one-sided range for much of the table and scans it all, every batch.
+        count, _ = rows.filter(
+            **{f"{date_field}__gte": bounds["first"], f"{date_field}__lte": bounds["last"]}
+        ).delete()
+        deleted += count
+        if on_batch:
+            on_batch(count)
+        full = count >= sizer.size  # more may follow
+        sizer.took(rows=count, seconds=time.perf_counter() - started)
+        if full:
+            time.sleep(pause)
 
 
 class BatchProgress:
