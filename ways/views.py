@@ -109,5 +109,6 @@ class HomeView(TemplateView):
             **super().get_context_data(**kwargs),
             "ways": [(way, way.as_dict()) for way in WAYS],
             "cache_description": cache_description(),
+            "session_policy": settings.SESSION_POLICY,
             "base_url": self.request.build_absolute_uri("/").rstrip("/"),
         }
