@@ -12,6 +12,7 @@ from login_sessions.models import EndReason, LoginSession
 from login_sessions.policy import is_managed
 from login_sessions.selectors import user_agent_described
 from login_sessions.services import login_sessions_end
+from ways.admin import ListOnlyAdmin
 from ways.registry import WAYS
 
 
@@ -47,7 +48,7 @@ def end_permitted(request) -> bool:
 
 
 @admin.register(LoginSession)
-class LoginSessionAdmin(admin.ModelAdmin):
+class LoginSessionAdmin(ListOnlyAdmin):
     """Every login of the managed profile; ending one ends every credential it issued."""
 
     list_display = (
@@ -70,16 +71,7 @@ class LoginSessionAdmin(admin.ModelAdmin):
     actions = ["end_selected"]
     change_list_template = "admin/login_sessions/loginsession/change_list.html"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Deleting a row would forget that it ended; ending is what the action does.
-        return False
-
+    # No delete (ListOnlyAdmin): deleting a row would forget that it ended; the action ends.
     def has_end_permission(self, request):
         return end_permitted(request)
 

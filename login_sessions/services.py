@@ -125,8 +125,7 @@ def login_session_touch(*, login_session_id: str) -> LiveLoginSession:
         else:
             entries_set([login_session])
     # Outside the transaction: raised inside, the end would be rolled back with it.
-    code = "account_disabled" if reason == EndReason.ACCOUNT_DISABLED else "session_ended"
-    raise CredentialRefused(code, ended_detail(reason) if code == "session_ended" else None)
+    raise CredentialRefused("session_ended", ended_detail(reason))
 
 
 def end_reason_due(login_session: LoginSession) -> str | None:

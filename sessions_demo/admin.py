@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.html import format_html
@@ -33,6 +33,7 @@ from sessions_demo.selectors import (
     users_by_id,
 )
 from sessions_demo.services import session_end_many
+from ways.admin import ListOnlyAdmin
 from ways.registry import cache_description, database_description, signed_cookie_way
 
 SESSION_REFERENCE_SALT = "sessions_demo.admin.session_reference"
@@ -71,29 +72,6 @@ def session_keys_referenced(queryset, references: list[str]) -> list[str]:
     return [
         key for key in candidates.values_list("pk", flat=True) if session_reference(key) in wanted
     ]
-
-
-class ListOnlyAdmin(admin.ModelAdmin):
-    """An admin with one page, the list: no add, change or delete pages or permissions."""
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "",
-                self.admin_site.admin_view(self.changelist_view),
-                name="{}_{}_changelist".format(*info),
-            )
-        ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SessionChangeList(ChangeList):

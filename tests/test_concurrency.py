@@ -91,11 +91,19 @@ def all_at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.R
 
 
 @contextlib.contextmanager
-def closing_all(clients: list[WayHttpClient]) -> Iterator[list[WayHttpClient]]:
+def copies_of_one_login(base_url: str, way: dict) -> Iterator[list[WayHttpClient]]:
+    """CONCURRENT_REFRESHES clients holding the same fresh login's tokens, each with the
+    CSRF cookie in hand, so that a refresh is one request."""
+    holder = WayHttpClient(base_url, way)
+    holder.log_in()
+    copies = [holder.copy() for _ in range(CONCURRENT_REFRESHES)]
+    holder.close()
     try:
-        yield clients
+        for copy in copies:
+            copy.csrf_headers()
+        yield copies
     finally:
-        for client in clients:
+        for client in copies:
             client.close()
 
 
@@ -103,14 +111,8 @@ def closing_all(clients: list[WayHttpClient]) -> Iterator[list[WayHttpClient]]:
 @pytest.mark.policy("stock")
 def test_concurrent_refreshes_of_one_token_leave_at_most_one_live_chain(server, way):
     base_url, listing = server("stock")
-    holder = WayHttpClient(base_url, listing[way.name])
-    holder.log_in()
     # The real client and a thief who copied its refresh token, many times over.
-    with closing_all([holder.copy() for _ in range(CONCURRENT_REFRESHES)]) as copies:
-        holder.close()
-        for copy in copies:
-            copy.csrf_headers()  # the CSRF cookie is in hand, so the refresh is one request
-
+    with copies_of_one_login(base_url, listing[way.name]) as copies:
         answers = all_at_once([copy.refresh for copy in copies])
 
         statuses = sorted(answer.status_code for answer in answers)
@@ -130,15 +132,9 @@ def test_concurrent_refreshes_of_one_token_leave_at_most_one_live_chain(server, 
 @pytest.mark.policy("managed")
 def test_concurrent_refreshes_in_the_grace_window_share_one_successor(server, way):
     base_url, listing = server("managed")
-    holder = WayHttpClient(base_url, listing[way.name])
-    holder.log_in()
     # A client's own refreshes, sent at once (several tabs, a retry): within the grace
     # window each one gets the same successor, and no second chain starts.
-    with closing_all([holder.copy() for _ in range(CONCURRENT_REFRESHES)]) as copies:
-        holder.close()
-        for copy in copies:
-            copy.csrf_headers()
-
+    with copies_of_one_login(base_url, listing[way.name]) as copies:
         answers = all_at_once([copy.refresh for copy in copies])
 
         statuses = [answer.status_code for answer in answers]
