@@ -82,7 +82,8 @@ test-services: install
 # dependency, pins ignored: an early warning of what the next upgrade will break.
 # badsecrets (the known-secrets check) caps Django below 6, which held this run on Django 5.2
 # unnoticed. It only verifies signatures: the newest Django goes in over its cap last, and
-# pip's complaint about that cap is expected.
+# pip's complaint about that cap is expected. django-user-sessions, at its newest, still imports
+# pkg_resources, which setuptools 81 removed: setuptools stays below it.
 NEWEST_PYTHON ?= $(shell command -v python3.13 || command -v python3.12)
 NEWEST_VENV ?= .venv-newest
 test-newest:
@@ -92,6 +93,7 @@ test-newest:
 	sed -E '/^(-r|#)/d; s/[=<>~!].*//' requirements.txt requirements-dev.txt \
 		| xargs $(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade
 	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade Django
+	$(NEWEST_VENV)/bin/python -m pip install --quiet "setuptools<81"
 	env -u DATABASE_URL -u REDIS_URL $(NEWEST_VENV)/bin/pytest $(PYTEST_ARGS)
 
 clean:

@@ -14,8 +14,9 @@ from login_sessions.services import login_sessions_end
 class ProjectUserAdmin(UserAdmin):
     actions = ["end_login_sessions"]
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, *args, **kwargs):
+        # Newer Django passes more arguments (6.1: action_location); hand them all on.
+        actions = super().get_actions(request, *args, **kwargs)
         if not is_managed():
             actions.pop("end_login_sessions", None)  # the stock profile records none
         return actions

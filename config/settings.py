@@ -1,6 +1,7 @@
 """Settings for the sessions, cookies and JWT reference project, read from the environment."""
 
 import importlib.util
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +58,11 @@ if DEBUG:
     # The libraries compare measures the managed profile against, where the development
     # requirements are installed (`make run` installs the runtime ones only); never served.
     if importlib.util.find_spec("knox"):
+        # django-user-sessions imports pkg_resources for its version, which setuptools warns
+        # about on every start; the warning is about the library, not this project.
+        warnings.filterwarnings(
+            "ignore", message="pkg_resources is deprecated", module="user_sessions"
+        )
         INSTALLED_APPS += [
             "knox",
             "allauth",
