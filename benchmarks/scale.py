@@ -169,7 +169,8 @@ def measure_scale(*, count: int, say: Say, quiet: bool, postgres_url: str, redis
         },
         "method": [
             "Each cleanup command runs on freshly seeded rows (the same count, expiry spread "
-            "and blacklist share for stock and ours) in a process of its own.",
+            "and blacklist share for stock and ours) in a process of its own, in the "
+            "production profile (DEBUG off), as a cron job would run it.",
             "On PostgreSQL the seeded tables are vacuumed and analyzed before each run, as "
             "autovacuum would have been.",
             "While each cleanup command runs, this process writes what a login writes (a "
@@ -416,14 +417,18 @@ class CommandRun:
 def command_run(*, args: list[str]) -> CommandRun:
     """Run a manage.py command in a process of its own: wall time and that process's peak RSS.
 
-    The peak is the command's own high-water mark (VmHWM), read while it runs: wait4()'s
+    The command runs in the production profile, as a cron job would: without the
+    development profile's benchmark apps, whose imports would count toward its memory. The
+    peak is the command's own high-water mark (VmHWM), read while it runs: wait4()'s
     ru_maxrss would also count this process's, which a vforked child carries through exec.
     """
+    production = {"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50)}
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
         process = subprocess.Popen(  # noqa: S603 - this interpreter and this project's manage.py
             [sys.executable, "manage.py", *args],
             cwd=settings.BASE_DIR,
+            env={**os.environ, **production},
             stdout=output,
             stderr=subprocess.STDOUT,
         )
