@@ -42,8 +42,8 @@ JSON_VALUES = st.recursive(
     max_leaves=12,
 )
 # Objects with the fields the endpoints read, so that field validation is reached too.
-FIELD_NAMES = (
-    st.sampled_from(["username", "password", "refresh", "scope", "id"]) | st.text(max_size=8)
+FIELD_NAMES = st.sampled_from(["username", "password", "refresh", "scope", "id"]) | st.text(
+    max_size=8
 )
 # "alice" is the test user: a wrong password for her reaches the password check.
 SHAPED_OBJECTS = st.dictionaries(
