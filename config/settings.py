@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "ways",
     "login_sessions",
+    "playground",
     "sessions_demo",
     "jwt_demo",
 ]
@@ -199,6 +200,11 @@ SESSION_CACHE_ALIAS = "sessions"
 SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
 SESSION_COOKIE_HTTPONLY = True
+
+# The landing page's playground: copies of credentials kept and replayed by the server, a
+# cart, what each way's credential is made of. It teaches; a production server has no use for
+# it, so it is on with DEBUG only, unless set.
+PLAYGROUND = env.bool("PLAYGROUND", default=DEBUG)
 
 # The session policy (README: "Two session policies"). stock shows each way as its library
 # ships it; managed records every login, through every way, as a login session that its user

@@ -57,35 +57,48 @@ class CookieTransport:
     def refresh_token(self, request, *, way: Way) -> str | None:
         return request.COOKIES.get(settings.JWT_REFRESH_COOKIE_NAME) or None
 
-    def tokens_response(self, body: dict, *, way: Way, tokens: dict[str, str]) -> Response:
-        response = Response(body)
+    def cookie_specs(self, way: Way) -> list[dict]:
+        """The cookies the tokens travel in, with the flags they are set with."""
         common = {
             "secure": settings.SESSION_COOKIE_SECURE,
-            "httponly": True,
-            "samesite": settings.SESSION_COOKIE_SAMESITE,
+            "http_only": True,
+            "same_site": settings.SESSION_COOKIE_SAMESITE,
         }
-        response.set_cookie(
-            settings.JWT_ACCESS_COOKIE_NAME,
-            tokens["access"],
-            max_age=api_settings.ACCESS_TOKEN_LIFETIME,
-            path="/",
-            **common,
-        )
-        response.set_cookie(
-            settings.JWT_REFRESH_COOKIE_NAME,
-            tokens["refresh"],
-            max_age=api_settings.REFRESH_TOKEN_LIFETIME,
-            path=refresh_cookie_path(way),
-            **common,
-        )
+        lifetimes = api_settings.ACCESS_TOKEN_LIFETIME, api_settings.REFRESH_TOKEN_LIFETIME
+        return [
+            {
+                "name": settings.JWT_ACCESS_COOKIE_NAME,
+                "path": "/",
+                "max_age": int(lifetimes[0].total_seconds()),
+                **common,
+            },
+            {
+                "name": settings.JWT_REFRESH_COOKIE_NAME,
+                "path": refresh_cookie_path(way),
+                "max_age": int(lifetimes[1].total_seconds()),
+                **common,
+            },
+        ]
+
+    def tokens_response(self, body: dict, *, way: Way, tokens: dict[str, str]) -> Response:
+        response = Response(body)
+        access, refresh = self.cookie_specs(way)
+        for spec, token in ((access, tokens["access"]), (refresh, tokens["refresh"])):
+            response.set_cookie(
+                spec["name"],
+                token,
+                max_age=spec["max_age"],
+                path=spec["path"],
+                secure=spec["secure"],
+                httponly=spec["http_only"],
+                samesite=spec["same_site"],
+            )
         return response
 
     def logged_out(self, response: Response, *, way: Way) -> Response:
         samesite = settings.SESSION_COOKIE_SAMESITE
-        response.delete_cookie(settings.JWT_ACCESS_COOKIE_NAME, path="/", samesite=samesite)
-        response.delete_cookie(
-            settings.JWT_REFRESH_COOKIE_NAME, path=refresh_cookie_path(way), samesite=samesite
-        )
+        for spec in self.cookie_specs(way):
+            response.delete_cookie(spec["name"], path=spec["path"], samesite=samesite)
         return response
 
 

@@ -4,6 +4,7 @@ from django.urls import path
 
 from jwt_demo import views
 from login_sessions.views import SessionsEndView, SessionsView
+from playground.urls import playground_urlpatterns
 from ways.registry import Way
 from ways.views import ResourceView
 
@@ -17,4 +18,5 @@ def way_urlpatterns(way: Way) -> list:
         path("resource/", ResourceView.as_view(way=way), name="resource"),
         path("sessions/", SessionsView.as_view(way=way), name="sessions"),
         path("sessions/end/", SessionsEndView.as_view(way=way), name="sessions_end"),
+        *playground_urlpatterns(way, cart_view=views.CartView),
     ]

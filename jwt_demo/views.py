@@ -2,12 +2,16 @@
 ways.views')."""
 
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 
 from accounts.services import credentials_check, password_change
 from jwt_demo.services import token_login, token_logout, token_password_changed, token_refresh
 from jwt_demo.transports import TRANSPORTS
 from login_sessions.selectors import current_login_session_id
+from playground.services import cart_of_user
+from playground.views import PlaygroundOnly
 from ways.refusals import CredentialRefused
+from ways.serializers import CartItemSerializer
 from ways.views import WayView
 
 
@@ -78,3 +82,26 @@ class PasswordView(TokenWayView):
         )
         body = self.password_changed_body(request.user)
         return self.transport.tokens_response(body, way=self.way, tokens=tokens)
+
+
+# Where a token way's cart goes: a JWT holds what it was signed with, at login, and no more.
+CART_KEPT = (
+    "On the server, under your user id: a JWT is signed once, at login, and cannot grow a "
+    "cart; adding to it would mean a new token, signed, sent and stored at every change."
+)
+
+
+class CartView(PlaygroundOnly, TokenWayView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        return self.cart_response(item=None)
+
+    def post(self, request):
+        serializer = CartItemSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self.cart_response(item=serializer.validated_data["item"])
+
+    def cart_response(self, *, item: str | None) -> Response:
+        items = cart_of_user(user=self.request.user, item=item)
+        return Response(self.cart_body(items, kept=CART_KEPT))

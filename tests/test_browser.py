@@ -227,8 +227,8 @@ def test_the_landing_page_and_the_admin_work_under_the_csp(production_site, watc
     state_in_every_store(site)
 
     page.goto(site.base_url + "/")
-    # Its stylesheet, a file of the project's own, loaded: 62rem wide.
-    assert page.evaluate("getComputedStyle(document.body).maxWidth") == "992px"
+    # Its stylesheet, a file of the project's own, loaded: 72rem wide.
+    assert page.evaluate("getComputedStyle(document.body).maxWidth") == "1152px"
     admin_log_in(page, site)
     pages = page.eval_on_selector_all(
         "#content-main a[href$='/']", "links => links.map(link => link.href)"

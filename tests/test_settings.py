@@ -217,3 +217,17 @@ def test_the_benchmarks_are_installed_in_the_development_profile_only():
     # Test support is a package the tests import, never an app.
     assert "testing" not in development
     assert {"benchmarks", "testing"}.isdisjoint(production["INSTALLED_APPS"])
+
+
+def test_the_playground_is_on_in_the_development_profile_only_unless_set():
+    development = loaded({}, "PLAYGROUND")
+    production = loaded({"DEBUG": "false", "SECRET_KEY": STRONG_KEY}, "PLAYGROUND")
+    chosen = loaded(
+        {"DEBUG": "false", "SECRET_KEY": STRONG_KEY, "PLAYGROUND": "true"}, "PLAYGROUND"
+    )
+
+    assert (development, production, chosen) == (
+        {"PLAYGROUND": True},
+        {"PLAYGROUND": False},
+        {"PLAYGROUND": True},
+    )

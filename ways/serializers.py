@@ -46,3 +46,14 @@ class SessionsEndSerializer(serializers.Serializer):
         if data["scope"] == "one" and not data.get("id"):
             raise serializers.ValidationError({"id": ['Required when scope is "one".']})
         return data
+
+
+class ReplaySerializer(serializers.Serializer):
+    """Which kept copy of a credential to replay, and whether to tamper with it first."""
+
+    copy = StrictCharField(max_length=64)
+    tamper = serializers.BooleanField(default=False)
+
+
+class CartItemSerializer(serializers.Serializer):
+    item = StrictCharField(max_length=200)

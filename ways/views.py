@@ -1,7 +1,9 @@
 """The landing page, the listing of ways in, and the base view every way's endpoints share."""
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.middleware.csrf import get_token
+from django.urls import NoReverseMatch, reverse
 from django.views.generic import TemplateView
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAuthenticated
@@ -68,6 +70,9 @@ class WayView(APIView):
             "detail": "Password changed; every other session of the account has ended.",
         }
 
+    def cart_body(self, items: list[str], *, kept: str) -> dict:
+        return {"way": self.way.name, "items": items, "kept": kept}
+
     def logged_out_response(self) -> Response:
         response = Response({"way": self.way.name, "detail": "Logged out."})
         # Only the logout of a way whose credential the browser keeps as a cookie tells it to
@@ -102,13 +107,45 @@ class WayListView(APIView):
 
 
 class HomeView(TemplateView):
+    """The landing page: the playground of every way in."""
+
     template_name = "home.html"
 
     def get_context_data(self, **kwargs):
+        theme = self.request.COOKIES.get(THEME_COOKIE)
         return {
             **super().get_context_data(**kwargs),
-            "ways": [(way, way.as_dict()) for way in WAYS],
+            "ways": [(way, playground_listing(way)) for way in WAYS],
             "cache_description": cache_description(),
             "session_policy": settings.SESSION_POLICY,
+            "playground": settings.PLAYGROUND,
+            "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
+            "theme": theme if theme in THEMES else THEMES[0],
+            "theme_cookie": theme if theme in THEMES else None,
+            "choose_url": url_or_none("choose"),
+            "api_docs_url": url_or_none("api-docs"),
             "base_url": self.request.build_absolute_uri("/").rstrip("/"),
         }
+
+
+# A preference, in a plain cookie the page itself sets: see home.html for why it may be.
+THEME_COOKIE = "theme"
+THEMES = ("light", "dark")
+PLAYGROUND_VERBS = ("inspect", "copy", "replay", "cart")
+
+
+def playground_listing(way: Way) -> dict:
+    """The way's listing, with the playground's endpoints and its diagram, if drawn."""
+    diagram = f"diagrams/{way.name}.svg"
+    return {
+        **way.as_dict(),
+        **{verb: way.path(verb) for verb in PLAYGROUND_VERBS},
+        "diagram": diagram if finders.find(diagram) else None,
+    }
+
+
+def url_or_none(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None

@@ -1,0 +1,7 @@
+"""App configuration for the playground."""
+
+from django.apps import AppConfig
+
+
+class PlaygroundConfig(AppConfig):
+    name = "playground"
