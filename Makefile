@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
 PYTEST_ARGS ?=
 
 .PHONY: install install-runtime run migrate compare queries lint format test test-embedded test-services test-newest \
-	security-matrix clean load-check check-secrets bench-scale
+	security-matrix clean load-check check-secrets bench-scale screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -119,3 +119,7 @@ check-secrets: install
 SCALE_COUNT ?= 1000000
 bench-scale: install
 	$(BIN)/python manage.py bench_scale --count $(SCALE_COUNT)
+
+# The playground photographed in Chromium, one panel per way: docs/playground-<way>.png.
+screenshots: install
+	$(BIN)/python scripts/playground_screenshots.py
