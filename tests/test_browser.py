@@ -286,3 +286,37 @@ def test_gunicorn_names_no_server(production_site):
 
     assert response.status_code == HTTPStatus.OK
     assert "Server" not in response.headers
+
+
+def requests_leaving(page, base_url: str) -> list[str]:
+    """Every URL the page requests from anywhere but the site, collected as it loads."""
+    elsewhere = []
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith(base_url) else elsewhere.append(request.url),
+    )
+    return elsewhere
+
+
+def test_the_api_explorer_renders_every_operation_from_the_sites_own_files(
+    production_site, watched_page
+):
+    page, site = watched_page, production_site
+    schema = requests.get(site.base_url + "/api/schema/", verify=False, timeout=10).json()  # noqa: S501
+    operations = sum(len(methods) for methods in schema["paths"].values())
+    elsewhere = requests_leaving(page, site.base_url)
+
+    page.goto(site.base_url + "/api/docs/")
+    page.wait_for_selector(".opblock")
+
+    assert page.locator(".opblock").count() == operations
+    # Try one out: the listing of ways, called from the page under its connect-src 'self'.
+    listing = page.locator(".opblock", has=page.locator("[data-path='/api/ways/']"))
+    listing.locator(".opblock-summary").click()
+    listing.locator(".try-out__btn").click()
+    listing.locator(".execute").click()
+    status = listing.locator(".live-responses-table td.response-col_status:not(.col_header)")
+    assert status.inner_text(timeout=10_000).strip() == "200"
+    assert page.title().endswith("API explorer")
+    assert elsewhere == []
+    assert page.problems() == []
