@@ -297,6 +297,11 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# The project's own measurements and security matrix, which /choose/ quotes as evidence;
+# written by `make compare` and `make security-matrix`, committed, read at request time.
+COMPARISON_RESULTS = BASE_DIR / "docs" / "comparison.json"
+SECURITY_MATRIX = BASE_DIR / "docs" / "security-matrix.md"
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise serves the static files where they are (the apps' and STATICFILES_DIRS), under

@@ -1,4 +1,4 @@
-"""Root URLs: the landing page, the admin, the listing, the schema, its explorer and the ways."""
+"""Root URLs: the pages, the admin, the listing, the schema and its explorer, and the ways."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -6,10 +6,11 @@ from django.utils.module_loading import import_string
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from ways.registry import WAYS
-from ways.views import ApiExplorerView, HomeView, WayListView
+from ways.views import ApiExplorerView, ChooseView, HomeView, WayListView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
+    path("choose/", ChooseView.as_view(), name="choose"),
     path("admin/", admin.site.urls),
     path("api/ways/", WayListView.as_view(), name="way-list"),
     path("api/schema/", SpectacularJSONAPIView.as_view(), name="schema"),

@@ -320,3 +320,35 @@ def test_the_api_explorer_renders_every_operation_from_the_sites_own_files(
     assert page.title().endswith("API explorer")
     assert elsewhere == []
     assert page.problems() == []
+
+
+def test_which_to_choose_works_under_the_csp_on_a_wide_and_a_narrow_screen(
+    production_site, watched_page
+):
+    page, site = watched_page, production_site
+    elsewhere = requests_leaving(page, site.base_url)
+
+    page.goto(site.base_url + "/choose/")
+    # Its stylesheet, a file of the project's own, loaded: 80rem wide.
+    assert page.evaluate("getComputedStyle(document.body).maxWidth") == "1280px"
+    assert page.locator("table.choice tbody tr").count() == 7
+    assert page.locator(".measured").count() == 7  # the committed figures, read as served
+    page.set_viewport_size({"width": 390, "height": 800})
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    # The sequence diagrams it links, drawn as images under the page's img-src: widths.
+    diagrams = page.eval_on_selector_all(
+        "a[href*='/static/diagrams/']",
+        """links => Promise.all(links.map((link) => new Promise((resolve) => {
+            const image = new Image();
+            image.onload = image.onerror = () => resolve(image.naturalWidth);
+            image.src = link.href;
+        })))""",
+    )
+
+    assert overflow == 0
+    assert len(diagrams) == 4
+    assert all(width > 0 for width in diagrams)
+    assert elsewhere == []
+    assert page.problems() == []

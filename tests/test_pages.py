@@ -1,7 +1,9 @@
-"""The pages: the landing page with every way in, and the API explorer."""
+"""The pages: the landing page with every way in, which way to choose, and the API explorer."""
 
+import json
 import re
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -94,3 +96,95 @@ def test_the_api_explorers_errors_are_json_as_everywhere_under_the_api(client, d
 
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert response.json() == {"detail": "Method Not Allowed.", "code": "method_not_allowed"}
+
+
+def comparison_with(settings, tmp_path, **changes) -> Path:
+    """The committed comparison with some of the db way's figures changed, as a file."""
+    results = json.loads(settings.COMPARISON_RESULTS.read_text())
+    next(way for way in results["ways"] if way["way"] == "db").update(changes)
+    path = tmp_path / "comparison.json"
+    path.write_text(json.dumps(results))
+    return path
+
+
+def matrix_with(matrix: str, *, requirement: str, way: str, status: str) -> str:
+    """The security matrix with one cell of its first (stock) table changed."""
+    lines = matrix.splitlines()
+    header = next(line for line in lines if line.startswith("| requirement |"))
+    column = 3 + re.findall(r"`([^`]+)`", header).index(way)  # after "", requirement, title
+    row = next(index for index, line in enumerate(lines) if line.startswith(f"| {requirement} |"))
+    cells = lines[row].split("|")
+    cells[column] = f" {status} "
+    lines[row] = "|".join(cells)
+    return "\n".join(lines)
+
+
+def choose_page(client) -> str:
+    response = client.get(reverse("choose"))
+    assert response.status_code == HTTPStatus.OK
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    return response.content.decode()
+
+
+@pytest.mark.parametrize(("project_us", "floor_us"), [(1000.0, 250.0), (3000.0, 200.0)])
+def test_which_to_choose_quotes_the_figures_of_the_comparison_it_reads(
+    client, db, settings, tmp_path, project_us, floor_us
+):
+    figures = {"project_us": project_us, "floor_us": floor_us}
+    settings.COMPARISON_RESULTS = comparison_with(settings, tmp_path, **figures)
+
+    page = choose_page(client)
+
+    ratio = f"{project_us / floor_us:.2f}"
+    assert f"A request cost {project_us} µs ({ratio}× the floor) on <code>db</code>" in page
+    assert "<strong>Measured:</strong>" in page
+    assert "is missing" not in page
+
+
+def test_which_to_choose_says_when_there_are_no_figures(client, db, settings, tmp_path):
+    settings.COMPARISON_RESULTS = tmp_path / "never-measured.json"
+
+    page = choose_page(client)
+
+    assert "No measurements to quote: <code>docs/comparison.json</code> is missing." in page
+    assert "Measured:" not in page
+    assert page.count('<th scope="row">') == 7  # every situation is still answered
+    assert "A browser app on the same site as its API" in page
+
+
+def test_which_to_choose_cites_the_security_matrix_as_the_tests_found_it(
+    client, db, settings, tmp_path
+):
+    matrix = settings.SECURITY_MATRIX.read_text()
+    settings.SECURITY_MATRIX = tmp_path / "security-matrix.md"
+
+    settings.SECURITY_MATRIX.write_text(matrix)
+    committed = choose_page(client)
+    settings.SECURITY_MATRIX.write_text(
+        matrix_with(matrix, requirement="ASVS 9.2.3", way="jwt", status="⏳ not yet")
+    )
+    changed = choose_page(client)
+    settings.SECURITY_MATRIX.unlink()
+    missing = choose_page(client)
+
+    assert "ASVS 9.2.3 (stock): pass: <code>jwt</code>" in committed
+    assert "ASVS 9.2.3 (stock): not yet: <code>jwt</code>" in changed
+    assert "ASVS 9.2.3 (stock) <span" in missing
+    assert "<code>docs/security-matrix.md</code> is missing" in missing
+
+
+def test_which_to_choose_links_the_sequence_diagrams_the_server_serves(client, db):
+    page = choose_page(client)
+
+    diagrams = re.findall(r'href="(/static/diagrams/[^"]+)"', page)
+    assert diagrams
+    for path in diagrams:
+        assert client.get(path).status_code == HTTPStatus.OK, path
+
+
+def test_which_to_choose_is_under_the_page_policy(client, db):
+    response = client.get(reverse("choose"))
+
+    assert response["Content-Security-Policy"] == client.get("/")["Content-Security-Policy"]
+    assert "<script" not in response.content.decode()
+    assert "style=" not in response.content.decode()

@@ -1,4 +1,6 @@
-"""The landing page, the listing of ways in, the API explorer and the base of every way's views."""
+"""The pages (the landing page, which way to choose, the API explorer), the listing of ways in,
+and the base of every way's views.
+"""
 
 from csp.decorators import csp_update
 from django.conf import settings
@@ -11,6 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ways.choice import choice_context
 from ways.negotiation import StrictJSONNegotiation
 from ways.permissions import CsrfTokenRequired
 from ways.registry import WAYS, Way, cache_description
@@ -115,6 +118,15 @@ class HomeView(TemplateView):
             "session_policy": settings.SESSION_POLICY,
             "base_url": self.request.build_absolute_uri("/").rstrip("/"),
         }
+
+
+class ChooseView(TemplateView):
+    """Which way to choose, by situation, quoting this project's measurements as they stand."""
+
+    template_name = "choose.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **choice_context()}
 
 
 # Swagger UI's stylesheet draws its icons (the arrows of its menus, its checkboxes) as data:
