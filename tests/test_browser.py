@@ -298,6 +298,8 @@ def requests_leaving(page, base_url: str) -> list[str]:
     return elsewhere
 
 
+# The server's certificate is its own, made for the test.
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_the_api_explorer_renders_every_operation_from_the_sites_own_files(
     production_site, watched_page
 ):

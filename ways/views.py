@@ -1,6 +1,4 @@
-"""The pages (the landing page, which way to choose, the API explorer), the listing of ways in,
-and the base of every way's views.
-"""
+"""The pages, the API explorer, the listing of ways in, and the base view of every way."""
 
 from csp.decorators import csp_update
 from django.conf import settings
