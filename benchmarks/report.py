@@ -15,6 +15,7 @@ from django.template import Context, Engine
 from tabulate import tabulate
 
 from ways.batches import BATCH_SECONDS, SQLITE_BATCH_PAUSE_SECONDS
+from ways.choice import choice_context
 
 TEMPLATES = Engine(dirs=[Path(__file__).resolve().parent / "templates"], autoescape=False)
 
@@ -495,7 +496,9 @@ def write_markdown(results: dict, path: Path) -> None:
 
 
 def write_readme_blocks(results: dict, readme: Path) -> None:
-    """Put the run's cost table, and the scale table, between the README's markers."""
+    """Put the run's cost tables, which way to choose, and the scale table, between the
+    README's markers.
+    """
     body = render(
         "readme_costs.md",
         results=results,
@@ -513,8 +516,14 @@ def write_readme_blocks(results: dict, readme: Path) -> None:
         revocation_sentence=revocation_sentence(results["survival"]),
     )
     readme_block_write(readme, "managed costs", "compare", managed)
+    # The answers /choose/ shows, from the same figures, and the security matrix as committed.
+    readme_block_write(readme, "choose", "compare", readme_choose(results))
     if "scale" in results:
         write_readme_scale(results["scale"], readme)
+
+
+def readme_choose(results: dict) -> str:
+    return render("readme_choose.md", **choice_context(results=results))
 
 
 def scale_summary(scale: dict) -> str:

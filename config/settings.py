@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csp",
     "axes",
     "accounts",
@@ -260,6 +261,17 @@ SPECTACULAR_SETTINGS = {
         "BadRequestCodeEnum": "ways.schema.BAD_REQUEST_CODES",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # every choice's label is its value
+    # The API explorer at /api/docs/ loads Swagger UI from the project's own static files
+    # (drf-spectacular-sidecar): its defaults are a CDN, which the CSP and an offline
+    # machine both refuse.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        # Swagger UI would send the schema to validator.swagger.io for a badge.
+        "validatorUrl": None,
+    },
 }
 
 SIMPLE_JWT = {
@@ -290,6 +302,11 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# The project's own measurements and security matrix, which /choose/ quotes as evidence;
+# written by `make compare` and `make security-matrix`, committed, read at request time.
+COMPARISON_RESULTS = BASE_DIR / "docs" / "comparison.json"
+SECURITY_MATRIX = BASE_DIR / "docs" / "security-matrix.md"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

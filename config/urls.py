@@ -1,4 +1,4 @@
-"""Root URLs: the landing page, the admin, the listing, the schema and every way's endpoints."""
+"""Root URLs: the pages, the admin, the listing, the schema and its explorer, and the ways."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -6,14 +6,17 @@ from django.utils.module_loading import import_string
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from ways.registry import WAYS
-from ways.views import HomeView, WayListView
+from ways.views import ApiExplorerView, ChooseView, HomeView, WayListView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
+    path("choose/", ChooseView.as_view(), name="choose"),
     path("admin/", admin.site.urls),
     path("api/ways/", WayListView.as_view(), name="way-list"),
-    # The OpenAPI description only: Swagger UI would load its scripts from a CDN.
     path("api/schema/", SpectacularJSONAPIView.as_view(), name="schema"),
+    # An HTML page under /api/: JsonApiMiddleware leaves a 200 as it is, and answers its
+    # errors in JSON as everywhere under /api/.
+    path("api/docs/", ApiExplorerView.as_view(url_name="schema"), name="api-docs"),
     *(
         path(
             way.prefix.removeprefix("/"),

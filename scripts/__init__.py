@@ -1,1 +1,1 @@
-"""Stand-alone checks run by make and CI: a bounded load check and a weak-secret check."""
+"""Tools run by make, CI or by hand: the load and weak-secret checks, and generated files."""

@@ -286,3 +286,71 @@ def test_gunicorn_names_no_server(production_site):
 
     assert response.status_code == HTTPStatus.OK
     assert "Server" not in response.headers
+
+
+def requests_leaving(page, base_url: str) -> list[str]:
+    """Every URL the page requests from anywhere but the site, collected as it loads."""
+    elsewhere = []
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith(base_url) else elsewhere.append(request.url),
+    )
+    return elsewhere
+
+
+# The server's certificate is its own, made for the test.
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_the_api_explorer_renders_every_operation_from_the_sites_own_files(
+    production_site, watched_page
+):
+    page, site = watched_page, production_site
+    schema = requests.get(site.base_url + "/api/schema/", verify=False, timeout=10).json()  # noqa: S501
+    operations = sum(len(methods) for methods in schema["paths"].values())
+    elsewhere = requests_leaving(page, site.base_url)
+
+    page.goto(site.base_url + "/api/docs/")
+    page.wait_for_selector(".opblock")
+
+    assert page.locator(".opblock").count() == operations
+    # Try one out: the listing of ways, called from the page under its connect-src 'self'.
+    listing = page.locator(".opblock", has=page.locator("[data-path='/api/ways/']"))
+    listing.locator(".opblock-summary").click()
+    listing.locator(".try-out__btn").click()
+    listing.locator(".execute").click()
+    status = listing.locator(".live-responses-table td.response-col_status:not(.col_header)")
+    assert status.inner_text(timeout=10_000).strip() == "200"
+    assert page.title().endswith("API explorer")
+    assert elsewhere == []
+    assert page.problems() == []
+
+
+def test_which_to_choose_works_under_the_csp_on_a_wide_and_a_narrow_screen(
+    production_site, watched_page
+):
+    page, site = watched_page, production_site
+    elsewhere = requests_leaving(page, site.base_url)
+
+    page.goto(site.base_url + "/choose/")
+    # Its stylesheet, a file of the project's own, loaded: 80rem wide.
+    assert page.evaluate("getComputedStyle(document.body).maxWidth") == "1280px"
+    assert page.locator("table.choice tbody tr").count() == 7
+    assert page.locator(".measured").count() == 7  # the committed figures, read as served
+    page.set_viewport_size({"width": 390, "height": 800})
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    # The sequence diagrams it links, drawn as images under the page's img-src: widths.
+    diagrams = page.eval_on_selector_all(
+        "a[href*='/static/diagrams/']",
+        """links => Promise.all(links.map((link) => new Promise((resolve) => {
+            const image = new Image();
+            image.onload = image.onerror = () => resolve(image.naturalWidth);
+            image.src = link.href;
+        })))""",
+    )
+
+    assert overflow == 0
+    assert len(diagrams) == 4
+    assert all(width > 0 for width in diagrams)
+    assert elsewhere == []
+    assert page.problems() == []

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from benchmarks.report import readme_choose
+from ways.choice import anchor
 from ways.middleware import CODES
 from ways.refusals import REASONS
 
@@ -138,3 +140,35 @@ def test_readme_logout_table_follows_the_measured_revocation_delays(way):
     assert ("still 200" in after_logout) == (measured["logout_s"] != 0.0)
     assert measured["password_change_s"] == 0.0
     assert "at once" in after_password_change
+
+
+def readme_block(name: str) -> str:
+    """What stands between the README's markers of a block that compare writes."""
+    start = f"<!-- {name}: written by manage.py compare -->\n"
+    return README.split(start)[1].split(f"\n<!-- end of {name} -->")[0]
+
+
+def test_readme_which_to_choose_is_what_compare_writes_from_the_committed_figures():
+    # After the answers or the security matrix changed: python manage.py compare --readme-only
+    assert readme_block("choose") == readme_choose(COMPARISON)
+
+
+def heading_anchors(markdown: str) -> set[str]:
+    """The anchor of every heading, as GitHub numbers repeated ones (-1, -2, …)."""
+    anchors, repeats = set(), {}
+    for heading in re.findall(r"^#+ (.+)$", markdown, re.M):
+        text = anchor(heading)
+        repeats[text] = repeats.get(text, -1) + 1
+        anchors.add(f"{text}-{repeats[text]}" if repeats[text] else text)
+    return anchors
+
+
+def test_every_link_of_which_to_choose_leads_to_its_evidence():
+    targets = re.findall(r"\]\(([^)]+)\)", readme_block("choose"))
+
+    assert len(targets) > 20
+    for target in targets:
+        path, _, fragment = target.partition("#")
+        assert (ROOT / path).is_file(), target
+        if fragment:
+            assert fragment in heading_anchors((ROOT / path).read_text()), target

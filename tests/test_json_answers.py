@@ -106,7 +106,9 @@ def test_pages_outside_the_api_keep_their_html(db):
 
 
 # Paths built from the real segments and from anything at all, with and without a slash.
-REAL_SEGMENTS = sorted({"auth", "schema", "ways", *VERBS, *(way.name for way in WAYS)})
+REAL_SEGMENTS = sorted({"auth", "schema", "docs", "ways", *VERBS, *(way.name for way in WAYS)})
+# The one page under /api/: the API explorer is HTML when it answers 200, JSON otherwise.
+EXPLORER = "/api/docs/"
 ANY_SEGMENT = st.text(max_size=12).map(lambda text: quote(text, safe=""))
 PATHS = st.builds(
     lambda segments, slash: "/api/" + "/".join(segments) + ("/" if slash and segments else ""),
@@ -130,8 +132,12 @@ HOSTS = st.sampled_from(["testserver", "attacker.example"])
 @given(path=PATHS, method=METHODS, body=BODIES, host=HOSTS)
 @example(path="/api/jwt/auth/logout", method="POST", body=b"{}", host="testserver")
 @example(path="/api/", method="GET", body=b"", host="testserver")
+@example(path=EXPLORER, method="GET", body=b"", host="testserver")
+@example(path=EXPLORER, method="DELETE", body=b"{}", host="testserver")
 def test_every_path_method_size_and_host_gets_json_with_a_code(profile, path, method, body, host):
     response = answer(profile, method, path, body=body, host=host)
 
-    if response.status_code not in {HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED}:
+    if path == EXPLORER and response.status_code == HTTPStatus.OK:
+        assert response["Content-Type"] == "text/html; charset=utf-8"
+    elif response.status_code not in {HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED}:
         assert_json_with_code(response)

@@ -1,15 +1,18 @@
-"""The landing page, the listing of ways in, and the base view every way's endpoints share."""
+"""The pages, the API explorer, the listing of ways in, and the base view of every way."""
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.middleware.csrf import get_token
-from django.urls import NoReverseMatch, reverse
+from django.utils.decorators import method_decorator
 from django.views.generic import TemplateView
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ways.choice import choice_context
 from ways.negotiation import StrictJSONNegotiation
 from ways.permissions import CsrfTokenRequired
 from ways.registry import WAYS, Way, cache_description
@@ -122,8 +125,6 @@ class HomeView(TemplateView):
             "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
             "theme": theme if theme in THEMES else THEMES[0],
             "theme_cookie": theme if theme in THEMES else None,
-            "choose_url": url_or_none("choose"),
-            "api_docs_url": url_or_none("api-docs"),
             "base_url": self.request.build_absolute_uri("/").rstrip("/"),
         }
 
@@ -144,8 +145,22 @@ def playground_listing(way: Way) -> dict:
     }
 
 
-def url_or_none(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
+class ChooseView(TemplateView):
+    """Which way to choose, by situation, quoting this project's measurements as they stand."""
+
+    template_name = "choose.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **choice_context()}
+
+
+# Swagger UI's stylesheet draws its icons (the arrows of its menus, its checkboxes) as data:
+# images. A data: image runs nothing, and only this page, which shows no user's data, takes them.
+@method_decorator(csp_update({"img-src": ["data:"]}), name="dispatch")
+class ApiExplorerView(SpectacularSwaggerSplitView):
+    """Swagger UI on /api/schema/: the page, and its start-up script as a file (?script).
+
+    The split view, so that the page needs no inline script under the CSP.
+    """
+
+    template_name = "api_docs.html"

@@ -37,8 +37,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quick", action="store_true", help="tiny batches: a smoke test, not a measurement"
         )
+        parser.add_argument(
+            "--readme-only",
+            action="store_true",
+            help="measure nothing: rewrite the README's blocks from docs/comparison.json",
+        )
 
-    def handle(self, *args, output_dir, quick, **options):
+    def handle(self, *args, output_dir, quick, readme_only, **options):
+        if readme_only:
+            return self.readme_rewrite()
         timing = {"rounds": 3, "per_batch": 20} if quick else {"rounds": 30, "per_batch": 50}
         host = machine()
         results = {
@@ -76,6 +83,17 @@ class Command(BaseCommand):
                 write_readme_blocks(results, Path(settings.BASE_DIR) / "README.md")
             progress.update()
         self.stdout.write(f"Wrote {output / 'comparison.md'}, .json and .png.")
+
+    def readme_rewrite(self) -> None:
+        """The README's blocks from the committed figures: after a template or the security
+        matrix changed, without a two-minute run that would change every figure too.
+        """
+        results = json.loads((DOCS / "comparison.json").read_text())
+        # As a run would include them: bench-scale writes its own README block from it.
+        if (DOCS / "scale.json").exists():
+            results["scale"] = json.loads((DOCS / "scale.json").read_text())
+        write_readme_blocks(results, Path(settings.BASE_DIR) / "README.md")
+        self.stdout.write("Rewrote the README's blocks from docs/comparison.json.")
 
     def in_process(self, timing: dict, *, progress: tqdm) -> dict:
         """Every way measured in-process by a throwaway user, who leaves nothing behind."""
