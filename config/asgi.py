@@ -4,11 +4,12 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from ways.checks import refuse_weak_signing_keys
+from ways.checks import refuse_unsafe_production
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_asgi_application()
 
-# runserver runs the system checks; a production server does not, so refuse weak keys here.
-refuse_weak_signing_keys()
+# runserver runs the system checks; a production server does not, so refuse weak keys and
+# the insecure demonstration here.
+refuse_unsafe_production()

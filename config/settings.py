@@ -207,6 +207,11 @@ SESSION_COOKIE_HTTPONLY = True
 # it, so it is on with DEBUG only, unless set.
 PLAYGROUND = env.bool("PLAYGROUND", default=DEBUG)
 
+# The plain-cookie way, insecure on purpose (ways.registry.PLAIN_COOKIE): a cookie that says
+# which user you are, and a server that believes it. On with DEBUG only; a server with DEBUG
+# off refuses to start with it on (ways.checks).
+PLAIN_COOKIE_WAY = env.bool("PLAIN_COOKIE_WAY", default=DEBUG)
+
 # The session policy (README: "Two session policies"). stock shows each way as its library
 # ships it; managed records every login, through every way, as a login session that its user
 # can list and end, with the limits below on every way (ASVS 7.1.1, 7.3.1, 7.3.2).

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.utils.module_loading import import_string
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from ways.registry import WAYS
+from ways.registry import DEMONSTRATION_WAYS, WAYS
 from ways.views import ApiExplorerView, ChooseView, HomeView, WayListView
 
 urlpatterns = [
@@ -22,6 +22,7 @@ urlpatterns = [
             way.prefix.removeprefix("/"),
             include((import_string(way.urlpatterns)(way), "ways"), namespace=way.name),
         )
-        for way in WAYS
+        # A demonstration's views answer 404 where it is off (PLAIN_COOKIE_WAY).
+        for way in WAYS + DEMONSTRATION_WAYS
     ),
 ]

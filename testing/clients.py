@@ -14,7 +14,7 @@ from django.conf import settings
 from django.test import Client
 
 from testing.servers import DEMO_PASSWORD, DEMO_USERNAME
-from ways.registry import Way
+from ways.registry import Way, plain_cookie_name
 
 
 def request_host() -> str:
@@ -125,6 +125,8 @@ class WayClient(WayVerbs):
         """Name of the cookie (or token) that authenticates calls to the resource."""
         if self.way.kind == "session":
             return self.way.session_cookie_name
+        if self.way.kind == "plain":
+            return plain_cookie_name()
         return settings.JWT_ACCESS_COOKIE_NAME if self.uses_cookies else "access"
 
     @property

@@ -140,6 +140,7 @@ def production_profile(settings):
     """The settings DEBUG=false selects: HTTPS only, __Host- cookies, HSTS, Clear-Site-Data."""
     for name, value in security_profile(production=True).items():
         setattr(settings, name, value)
+    settings.PLAIN_COOKIE_WAY = False  # it follows DEBUG, and refuses to run without it
     return settings
 
 

@@ -4,13 +4,16 @@ A way is expected to pass a requirement, proved by at least one passing test tag
 unless the entry says otherwise: n/a (with why), by design (a weakness some test tagged
 `by_design` demonstrates) or not yet (planned, with where). Each holds for both session
 policies, but where an entry says what the managed profile changes (managed_by_design,
-managed_not_yet): there every way not named passes.
+managed_not_yet): there every way not named passes. The plain-cookie way, insecure on
+purpose, has a column too: what it fails (each shown by a test tagged `fails`) is listed at
+the end; the session policy changes nothing of it.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ways.registry import (
+    DEMONSTRATION_WAYS,
     SESSION_WAYS,
     SESSIONS_CACHE,
     TOKEN_WAYS,
@@ -35,6 +38,9 @@ IN_THE_CACHE = names(way for way in WAYS if SESSIONS_CACHE in way.stores)
 CACHE_ONLY = names(way for way in WAYS if way.stores == (SESSIONS_CACHE,))
 IN_A_HEADER = names(ways_where(transport="header"))
 TOKENS_IN_COOKIES = names(ways_where(kind="token", transport="cookie"))
+# Not among ALL: the tests that claim every way claim the ways worth deploying.
+PLAIN = names(DEMONSTRATION_WAYS)
+COLUMNS = ALL + PLAIN
 
 NO_COOKIE = "the credential travels in a header; no cookie carries it"
 NO_BROWSER_CSRF = "a browser never attaches an Authorization header on its own"
@@ -50,6 +56,7 @@ class Requirement:
     not_applicable: dict[str, str] = field(default_factory=dict)
     by_design: dict[str, str] = field(default_factory=dict)
     not_yet: dict[str, str] = field(default_factory=dict)
+    fails: dict[str, str] = field(default_factory=dict)
     # In the managed profile, when it differs from stock; None: as in the stock profile.
     managed_by_design: dict[str, str] | None = None
     managed_not_yet: dict[str, str] | None = None
@@ -68,7 +75,12 @@ class Requirement:
             by_design = self.managed_by_design
         if managed and self.managed_not_yet is not None:
             not_yet = self.managed_not_yet
-        return (("n/a", self.not_applicable), ("by design", by_design), ("not yet", not_yet))
+        return (
+            ("fails", self.fails),
+            ("n/a", self.not_applicable),
+            ("by design", by_design),
+            ("not yet", not_yet),
+        )
 
     def expected(self, way: str, policy: str = "stock") -> str:
         for status, reasons in self.statuses(policy):
@@ -440,3 +452,85 @@ CATALOGUE = (
         ),
     ),
 )
+
+# --- The plain-cookie way, insecure on purpose ------------------------------------------------
+# What it fails, by requirement: the lesson of the way. Each is shown by a test tagged `fails`.
+FORGED = "the server believes whatever user id the browser sends: nothing signs or checks it"
+FOREVER = "nothing records when the cookie was set or last used: it is good for ever"
+ENDS_NOTHING = "the server keeps nothing to end: a copy works as long as the account does"
+PLAIN_FAILS = {
+    ("asvs", "7.2.1"): FORGED,
+    ("asvs", "7.2.2"): "static: the same value at every login, the user's id for ever",
+    ("asvs", "7.2.3"): "the user's database id: a sequence anyone can count through",
+    ("asvs", "7.2.4"): "a login sets the value it always sets, and an earlier copy still works",
+    ("asvs", "7.3.1"): FOREVER,
+    ("asvs", "7.3.2"): FOREVER,
+    ("asvs", "7.4.1"): "logout only asks the browser to forget; a copy taken before still works",
+    ("asvs", "7.4.3"): "a password change ends nothing: the cookie never knew the password",
+    ("asvs", "7.4.5"): ENDS_NOTHING,
+    ("asvs", "7.5.2"): "no sessions to list or end: no login is recorded",
+    ("asvs", "9.1.1"): FORGED,
+    ("asvs", "9.1.2"): "no algorithm at all: as good as a JWT signed with 'none'",
+    ("asvs", "9.2.1"): FOREVER,
+    ("asvs", "3.3.4"): "not HttpOnly, so that the playground can rewrite it: so can any script",
+    ("wstg", "SESS-01"): "the value is the user's id: guessable, and not checked",
+    ("wstg", "SESS-02"): "not HttpOnly: any script on the page reads and rewrites it",
+    ("wstg", "SESS-03"): "the value is known before the login: the user's id never changes",
+    ("wstg", "SESS-04"): "the cookie exposes the user's id to anyone who sees it",
+    ("wstg", "SESS-06"): "logout only asks the browser to forget; a copy taken before still works",
+    ("wstg", "SESS-07"): FOREVER,
+    ("wstg", "SESS-09"): "a rewritten or copied cookie is the user: nothing ties it to a login",
+}
+PRODUCTION_ONLY = (
+    "served with DEBUG only, over plain HTTP: never in the production profile this row tests"
+)
+PLAIN_NOT_APPLICABLE = {
+    ("asvs", "7.1.1"): "it has no limits to document: see 7.3.1 and 7.3.2",
+    ("asvs", "7.1.2"): "no login is recorded, so there is nothing to count: see 7.5.2",
+    ("asvs", "6.1.1"): (
+        "the README documents the throttling of the ways worth deploying; this way's login "
+        "shares it (6.3.1)"
+    ),
+    ("asvs", "6.2.2"): "no password endpoint of its own: the password changes through the others",
+    ("asvs", "6.2.3"): "no password endpoint of its own: the password changes through the others",
+    ("asvs", "9.1.3"): "no key at all: see 9.1.1",
+    ("asvs", "9.2.2"): "a bare number: no type or purpose to check",
+    ("asvs", "9.2.3"): "a bare number: no audience to check",
+    ("asvs", "9.2.4"): "no key issues it",
+    ("asvs", "10.4.5"): "no refresh token",
+    ("asvs", "3.3.1"): PRODUCTION_ONLY,
+    ("asvs", "3.3.3"): PRODUCTION_ONLY,
+    ("asvs", "3.4.1"): PRODUCTION_ONLY,
+    ("wstg", "SESS-10"): "not a JSON Web Token",
+    ("wstg", "SESS-11"): "no login is recorded, so there is nothing to count: see 7.5.2",
+}
+PLAIN_BY_DESIGN = {
+    ("outage", "database"): "it loads the user from the database on each request: 503 until back",
+}
+
+
+def with_the_demonstrations(requirement: Requirement) -> Requirement:
+    """The requirement, saying where the plain-cookie way fails it or it does not apply."""
+    key = (requirement.standard, requirement.id)
+    not_applicable = requirement.not_applicable
+    if key in PLAIN_NOT_APPLICABLE:
+        not_applicable = {**not_applicable, **each(PLAIN, PLAIN_NOT_APPLICABLE[key])}
+    elif set(ALL) <= set(not_applicable) and len(set(not_applicable.values())) == 1:
+        # What applies to no way worth deploying applies to no demonstration either.
+        not_applicable = {**not_applicable, **each(PLAIN, requirement.not_applicable[ALL[0]])}
+    by_design = {**requirement.by_design}
+    managed_by_design = requirement.managed_by_design
+    if key in PLAIN_BY_DESIGN:
+        by_design |= each(PLAIN, PLAIN_BY_DESIGN[key])
+        if managed_by_design is not None:
+            managed_by_design = {**managed_by_design, **each(PLAIN, PLAIN_BY_DESIGN[key])}
+    return replace(
+        requirement,
+        not_applicable=not_applicable,
+        by_design=by_design,
+        managed_by_design=managed_by_design,
+        fails=each(PLAIN, PLAIN_FAILS[key]) if key in PLAIN_FAILS else {},
+    )
+
+
+CATALOGUE = tuple(with_the_demonstrations(requirement) for requirement in CATALOGUE)

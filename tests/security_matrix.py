@@ -15,9 +15,15 @@ import pytest
 
 from login_sessions.policy import POLICIES, STOCK
 
-from security_catalogue import ALL, CATALOGUE
+from security_catalogue import ALL, CATALOGUE, COLUMNS
 
-SYMBOLS = {"pass": "✅ pass", "by design": "⚠️ by design", "n/a": "— n/a", "not yet": "⏳ not yet"}
+SYMBOLS = {
+    "pass": "✅ pass",
+    "by design": "⚠️ by design",
+    "n/a": "— n/a",
+    "not yet": "⏳ not yet",
+    "fails": "❌ fails",
+}
 
 
 @dataclass
@@ -29,6 +35,7 @@ class Evidence:
         default_factory=list
     )  # policy, standard, id, way
     by_design: bool = False
+    fails: bool = False
     passed: bool = True
 
 
@@ -80,6 +87,7 @@ class SecurityMatrix:
                     test_id=item.nodeid.removeprefix("tests/"),
                     claims=claims,
                     by_design=item.get_closest_marker("by_design") is not None,
+                    fails=item.get_closest_marker("fails") is not None,
                 )
 
     def pytest_runtest_logreport(self, report):
@@ -146,6 +154,8 @@ def render(evidence) -> tuple[str, list[str]]:
             "- ⚠️ **by design**: the way has this weakness by its nature; a test demonstrates it.",
             "- — **n/a**: the requirement does not apply to this way (why is given below).",
             "- ⏳ **not yet**: the way could meet it, but the project does not yet (planned).",
+            "- ❌ **fails**: the `plain-cookie` way, insecure on purpose (served with `DEBUG` "
+            "only), fails it; a test tagged `fails` shows how.",
             "",
             *sections,
         ]
@@ -156,10 +166,10 @@ def render(evidence) -> tuple[str, list[str]]:
 def render_policy(policy: str, by_cell) -> tuple[list[str], list[str]]:
     """The table and the evidence of one session policy, and their problems."""
     summary, details, problems = [], [], []
-    counts = {way: defaultdict(int) for way in ALL}
+    counts = {way: defaultdict(int) for way in COLUMNS}
     for requirement in CATALOGUE:
         cells, lines = [], []
-        for way in ALL:
+        for way in COLUMNS:
             expected = requirement.expected(way, policy)
             tests = by_cell[policy, requirement.standard, requirement.id, way]
             problems += [
@@ -175,17 +185,17 @@ def render_policy(policy: str, by_cell) -> tuple[list[str], list[str]]:
             lines.append(
                 f"- `{way}` {SYMBOLS[expected]}"
                 + (f": {reason}" if reason else "")
-                + (f". Shown by {proof}" if proof and expected == "by design" else "")
+                + (f". Shown by {proof}" if proof and expected in {"by design", "fails"} else "")
                 + (f": {proof}" if proof and expected == "pass" else "")
             )
         summary.append(f"| {requirement.label} | {requirement.text} | " + " | ".join(cells) + " |")
         details += [f"#### {requirement.label}: {requirement.text}", "", *lines, ""]
     totals = [
-        f"| **{status}** | | " + " | ".join(str(counts[way][status]) for way in ALL) + " |"
+        f"| **{status}** | | " + " | ".join(str(counts[way][status]) for way in COLUMNS) + " |"
         for status in SYMBOLS
     ]
-    header = "| requirement | | " + " | ".join(f"`{way}`" for way in ALL) + " |"
-    rule = "|---|---|" + "---|" * len(ALL)
+    header = "| requirement | | " + " | ".join(f"`{way}`" for way in COLUMNS) + " |"
+    rule = "|---|---|" + "---|" * len(COLUMNS)
     section = [
         f"## The `{policy}` profile",
         "",
@@ -207,11 +217,16 @@ def cell_problems(requirement, way, expected, tests) -> list[str]:
     if failed:
         return [f"{cell}: tagged tests failed or were skipped: {', '.join(failed)}"]
     demonstrations = [test for test in tests if test.by_design]
-    proofs = [test for test in tests if not test.by_design]
+    failures = [test for test in tests if test.fails]
+    proofs = [test for test in tests if not (test.by_design or test.fails)]
     if expected == "pass" and not proofs:
         return [f"{cell}: expected to pass, but no passing test is tagged with it"]
     if expected == "pass" and demonstrations:
         return [f"{cell}: a by_design test contradicts the expected pass"]
+    if expected == "fails" and (not failures or proofs or demonstrations):
+        return [f"{cell}: fails needs tests tagged fails only, found {len(proofs)} others"]
+    if expected != "fails" and failures:
+        return [f"{cell}: a test tagged fails contradicts the expected {expected}"]
     if expected == "by design" and (not demonstrations or proofs):
         return [f"{cell}: by design needs by_design tests only, found {len(proofs)} others"]
     if expected in {"n/a", "not yet"} and tests:

@@ -29,7 +29,7 @@ from login_sessions.models import LoginSession
 from login_sessions.selectors import cache_key, login_session_cache
 from testing.servers import gunicorn_serving
 from ways.exceptions import DATABASE_UNAVAILABLE, SESSION_STORE_UNAVAILABLE
-from ways.registry import WAYS, Way
+from ways.registry import PLAIN_COOKIE, WAYS, Way
 
 from conftest import skip_or_fail_without
 from helpers import WayClient, way_named
@@ -314,6 +314,38 @@ def test_managed_ways_answer_503_while_redis_is_down_and_lose_nothing(
 
 
 # --- The database down -----------------------------------------------------------------------
+
+
+@pytest.mark.outage("Redis")
+@pytest.mark.parametrize("way", [PLAIN_COOKIE], ids=[PLAIN_COOKIE.name])
+def test_the_plain_cookie_way_never_needs_redis(way, user, caches_on_own_redis, settings):
+    """Nor a login session, in either profile: it keeps nothing anywhere."""
+    settings.PLAIN_COOKIE_WAY = True
+    caches_on_own_redis.kill()
+    client = WayClient(way)
+
+    statuses = [client.login().status_code, client.resource().status_code]
+    statuses.append(client.logout().status_code)
+
+    assert statuses == [HTTPStatus.OK] * 3
+
+
+@pytest.mark.outage("database")
+@pytest.mark.by_design("it loads the user from the database")
+@pytest.mark.parametrize("way", [PLAIN_COOKIE], ids=[PLAIN_COOKIE.name])
+def test_the_plain_cookie_way_answers_503_json_without_its_database(
+    way, user, database_outage, settings
+):
+    settings.PLAIN_COOKIE_WAY = True
+    client = WayClient(way)
+    assert client.login().status_code == HTTPStatus.OK
+
+    database_outage.begin()
+    during = client.resource()
+    database_outage.end()
+
+    assert status_and_body(during) == (HTTPStatus.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
+    assert client.resource().status_code == HTTPStatus.OK
 
 
 @pytest.mark.outage("database")

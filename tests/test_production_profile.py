@@ -154,6 +154,26 @@ def test_weak_signing_key_stops_the_production_profile(environment, message):
     assert f"(ways.E001) {message}" in result.stderr
 
 
+@pytest.mark.parametrize("module", ["manage.py check", "config.wsgi"])
+def test_the_plain_cookie_way_stops_the_production_profile(module):
+    environment = {"SECRET_KEY": STRONG_KEY, "PLAIN_COOKIE_WAY": "true"}
+    if module == "config.wsgi":
+        result = settings_under({"DEBUG": "false", **environment}, "DEBUG", module=module)
+    else:
+        result = check_output(environment)
+
+    assert result.returncode != 0
+    assert "PLAIN_COOKIE_WAY is on with DEBUG off" in result.stderr
+
+
+def test_the_production_profile_serves_no_plain_cookie_way(client, production_profile):
+    response = client.post("/api/plain-cookie/auth/login/", secure=True)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["code"] == "plain_cookie_off"
+    assert "plain-cookie" not in client.get("/", secure=True).content.decode()
+
+
 def test_weak_signing_key_stops_a_wsgi_server_too():
     result = settings_under(
         {"DEBUG": "false", "SECRET_KEY": "short"}, "DEBUG", module="config.wsgi"

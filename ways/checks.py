@@ -1,4 +1,5 @@
-"""System checks that refuse to run production with a weak or well-known signing key."""
+"""System checks that refuse to run production with a weak or well-known signing key, or with
+the plain-cookie way, insecure on purpose, switched on."""
 
 import functools
 import hashlib
@@ -81,8 +82,22 @@ def check_signing_keys(app_configs, **kwargs):
     ]
 
 
-def refuse_weak_signing_keys() -> None:
+@register(Tags.security)
+def check_plain_cookie_way_off(app_configs, **kwargs):
+    if settings.DEBUG or not settings.PLAIN_COOKIE_WAY:
+        return []
+    return [
+        Error(
+            "PLAIN_COOKIE_WAY is on with DEBUG off: its cookie says which user you are, and "
+            "anyone can rewrite it into another user's id.",
+            hint="Unset PLAIN_COOKIE_WAY (it follows DEBUG) or set it to false.",
+            id="ways.E002",
+        )
+    ]
+
+
+def refuse_unsafe_production() -> None:
     """Stop a server that runs no system checks of its own (gunicorn, uvicorn)."""
-    errors = check_signing_keys(None)
+    errors = check_signing_keys(None) + check_plain_cookie_way_off(None)
     if errors:
         raise ImproperlyConfigured("; ".join(error.msg for error in errors))

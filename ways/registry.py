@@ -30,7 +30,8 @@ class Way:
     """One way to reach the protected resource: how it authenticates and where it keeps state."""
 
     name: str
-    kind: Literal["session", "token"]
+    # "plain": neither a session nor a token, a value the server believes as it is.
+    kind: Literal["session", "token", "plain"]
     transport: Literal["cookie", "header"]
     summary: str
     # A template filled by describe_state(); {database} and {cache} name the live backends.
@@ -41,10 +42,13 @@ class Way:
     # the way.
     authentication: str
     # Dotted path of the function that makes the way forget what it stored for ended login
-    # sessions of the managed profile, given them (login_sessions=[...]).
-    credentials_forget: str
+    # sessions of the managed profile, given them (login_sessions=[...]); None for a way
+    # that has no login sessions (a demonstration).
+    credentials_forget: str | None = None
     # The Django session engine a session way keeps its sessions with.
     session_engine: str | None = None
+    # Said wherever the way appears, for a way that must never be deployed.
+    warning: str = ""
 
     @property
     def prefix(self) -> str:
@@ -68,7 +72,9 @@ class Way:
         A token's access token is self-contained whatever its refresh token is; a session is
         self-contained when its engine signs the session into the cookie.
         """
-        return self.kind == "token" or issubclass(self.session_store, SignedCookieStore)
+        if self.kind == "session":
+            return issubclass(self.session_store, SignedCookieStore)
+        return True
 
     @cached_property
     def cache_key_prefix(self) -> str | None:
@@ -80,6 +86,8 @@ class Way:
         """Where the server keeps this way's state: SESSION_ROWS, SESSIONS_CACHE, TOKEN_ROWS."""
         if self.kind == "token":
             return (TOKEN_ROWS,)
+        if self.kind == "plain":
+            return ()
         rows = (SESSION_ROWS,) if issubclass(self.session_store, DatabaseStore) else ()
         return rows + ((SESSIONS_CACHE,) if self.cache_key_prefix else ())
 
@@ -188,6 +196,26 @@ WAYS: tuple[Way, ...] = (
     ),
 )
 
+# Insecure on purpose: the article's first warning, a cookie that holds the user's id as it
+# is, and a server that believes it. Served only where PLAIN_COOKIE_WAY is on (with DEBUG;
+# never in production: ways.checks), it appears in the playground, its diagram and the
+# security matrix, and stays out of WAYS: of the contract every way worth deploying meets,
+# of the benchmarks and of /api/ways/.
+PLAIN_COOKIE = Way(
+    name="plain-cookie",
+    kind="plain",
+    transport="cookie",
+    summary="The user's id, as it is, in a cookie: user_id=1. Anyone can rewrite it.",
+    state_template="Nowhere: the browser says who the user is, and the server believes it.",
+    urlpatterns="sessions_demo.plain_cookie.way_urlpatterns",
+    authentication="sessions_demo.plain_cookie.PlainCookieAuthentication",
+    warning=(
+        "Insecure on purpose, never deploy it: change the number and you are another user. "
+        "Served with DEBUG only."
+    ),
+)
+DEMONSTRATION_WAYS: tuple[Way, ...] = (PLAIN_COOKIE,)
+
 WAYS_BY_NAME: dict[str, Way] = {way.name: way for way in WAYS}
 SESSION_WAYS: tuple[Way, ...] = tuple(way for way in WAYS if way.kind == "session")
 TOKEN_WAYS: tuple[Way, ...] = tuple(way for way in WAYS if way.kind == "token")
@@ -200,6 +228,16 @@ def ways_where(**attributes) -> tuple[Way, ...]:
         for way in WAYS
         if all(getattr(way, name) == value for name, value in attributes.items())
     )
+
+
+def plain_cookie_name() -> str:
+    """The plain-cookie way's cookie: the user's id, named as the article names it."""
+    return f"{settings.COOKIE_NAME_PREFIX}user_id"
+
+
+def served_ways() -> tuple[Way, ...]:
+    """Every way this server answers on: the demonstrations too, where they are on."""
+    return WAYS + (DEMONSTRATION_WAYS if settings.PLAIN_COOKIE_WAY else ())
 
 
 def signed_cookie_way() -> Way:
