@@ -40,8 +40,10 @@ migrate: install-runtime
 
 # HOST and PORT choose where the dev server listens: make run HOST=0.0.0.0 PORT=8080
 # (a host other than loopback also needs ALLOWED_HOSTS).
+# A second user, alice, is the one the plain-cookie way lets anyone become.
 run: migrate
 	$(BIN)/python manage.py ensure_demo_user
+	$(BIN)/python manage.py ensure_demo_user --username alice --password alice-password --email alice@example.com
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # What each way costs, against the floor, its stock peer and its fast profile: writes

@@ -6,6 +6,7 @@
 
 const page = document.body;
 const csrfCookieName = page.dataset.csrfCookie;
+const plainCookieName = page.dataset.plainCookie;
 const tokens = {}; // way name → {access, refresh}: the header way's client's memory
 const copies = {}; // way name → the copy "a thief" took: a token, or the server's copy id
 let cartItems = 0;
@@ -194,7 +195,36 @@ function renderParts(panel, inspected) {
   }
 }
 
+// The plain-cookie way has nothing to inspect on the server: the cookie is all there is, and
+// this page reads it as any script can.
+function renderPlainHolds(panel) {
+  const holds = panel.querySelector(".holds");
+  const value = cookieValue(plainCookieName);
+  if (value === null) {
+    holds.replaceChildren(el("p", { class: "held-nothing" }, `No ${plainCookieName} cookie: log in.`));
+    return;
+  }
+  holds.replaceChildren(
+    el(
+      "ul",
+      { class: "held" },
+      el(
+        "li",
+        { "data-name": plainCookieName, "data-readable": "true", "data-received": "true" },
+        el("code", {}, `${plainCookieName}=${value}`),
+        " Not signed, not HttpOnly: your scripts can read this and rewrite it, and so can you.",
+      ),
+    ),
+  );
+}
+
+function setPlainCookie(value) {
+  // What anyone can do in devtools; the page does it so that you can see what follows.
+  document.cookie = `${plainCookieName}=${encodeURIComponent(value)}; Path=/; SameSite=Lax`;
+}
+
 async function inspect(panel) {
+  if (panel.dataset.kind === "plain") return renderPlainHolds(panel);
   if (page.dataset.playground !== "on") return; // served with DEBUG only, or where set
   const answer = await call(panel, "GET", panel.dataset.inspect);
   if (answer.status !== 200) return;
@@ -260,8 +290,30 @@ const actions = {
   },
 };
 
+const plainActions = {
+  resource: actions.resource,
+  logout: actions.logout,
+  async copy(panel) {
+    copies[panel.dataset.way] = cookieValue(plainCookieName) ?? "";
+    return ["copy", { status: 200, body: { detail: "The cookie, read by this page's script." } }];
+  },
+  async replay(panel) {
+    const copy = copies[panel.dataset.way];
+    if (copy === undefined) return ["replayed copy", { status: 0, body: { detail: "Take a copy first." } }];
+    setPlainCookie(copy);
+    return ["replayed copy: GET resource", await call(panel, "GET", panel.dataset.resource)];
+  },
+};
+
+async function forge(panel, form) {
+  const userId = new FormData(form).get("user_id");
+  setPlainCookie(userId);
+  log(panel, `${plainCookieName}=${userId}: GET resource`, await call(panel, "GET", panel.dataset.resource));
+  await inspect(panel);
+}
+
 async function act(panel, name) {
-  const [label, answer] = await actions[name](panel);
+  const [label, answer] = await (panel.dataset.kind === "plain" ? plainActions : actions)[name](panel);
   log(panel, label, answer);
   await inspect(panel);
 }
@@ -314,6 +366,10 @@ function wirePanels() {
     panel.querySelector("form.login").addEventListener("submit", (event) => {
       event.preventDefault();
       logIn(panel, event.target);
+    });
+    panel.querySelector("form.forge")?.addEventListener("submit", (event) => {
+      event.preventDefault();
+      forge(panel, event.target);
     });
     for (const button of panel.querySelectorAll("[data-action]")) {
       button.addEventListener("click", () => act(panel, button.dataset.action));

@@ -26,6 +26,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - the demo user of a throwaway database
+# The second user make run creates: the one the plain-cookie way lets anyone become.
+OTHER_USERNAME, OTHER_PASSWORD = "alice", "alice-password"
 THREADS_PER_WORKER = 8
 # gunicorn's default, 2 s, closes the connection of a client that paused between two
 # requests of a test, and a request sent as the server closes it fails.
@@ -201,12 +203,15 @@ def fresh_database(env: Mapping[str, str], *, label: str = "run") -> Iterator[st
 
 @contextlib.contextmanager
 def demo_database(env: Mapping[str, str], *, label: str = "run") -> Iterator[str]:
-    """A fresh database (see fresh_database), migrated, with the demo user in it."""
+    """A fresh database (see fresh_database), migrated, with make run's two users in it."""
     with fresh_database(env, label=label) as database_url:
         env = {**env, "DATABASE_URL": database_url}
         manage(env, "migrate", "--no-input")
-        demo = f"--username={DEMO_USERNAME}", f"--password={DEMO_PASSWORD}"
-        manage(env, "ensure_demo_user", *demo)
+        for username, password in (
+            (DEMO_USERNAME, DEMO_PASSWORD),
+            (OTHER_USERNAME, OTHER_PASSWORD),
+        ):
+            manage(env, "ensure_demo_user", f"--username={username}", f"--password={password}")
         yield database_url
 
 

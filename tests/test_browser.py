@@ -16,6 +16,7 @@ from http import HTTPStatus
 import pytest
 import requests
 
+from sessions_demo.plain_cookie import PLAIN_COOKIE_OFF
 from testing.clients import WayHttpClient, ways_served
 from testing.servers import (
     demo_database,
@@ -25,7 +26,7 @@ from testing.servers import (
     server_environment,
     serving_workers,
 )
-from ways.registry import ways_where
+from ways.registry import PLAIN_COOKIE, ways_where
 
 from browsers import another_site, chromium, self_signed_certificate
 from security_catalogue import ALL
@@ -354,3 +355,25 @@ def test_which_to_choose_works_under_the_csp_on_a_wide_and_a_narrow_screen(
     assert all(width > 0 for width in diagrams)
     assert elsewhere == []
     assert page.problems() == []
+
+
+def test_a_forged_user_id_cookie_opens_nothing_in_production(production_site, watched_page):
+    """The plain-cookie way exists with DEBUG only: no panel, and its endpoints answer 404."""
+    page, site = watched_page, production_site
+    page.goto(site.base_url + "/")
+    assert page.locator("#tab-plain-cookie").count() == 0
+    assert PLAIN_COOKIE.name not in site.ways
+
+    page.evaluate("document.cookie = '__Host-user_id=1; Path=/; Secure; SameSite=Lax'")
+    answer = page.evaluate(
+        """async (path) => {
+          const response = await fetch(path, {credentials: "same-origin"});
+          return {status: response.status, body: await response.json()};
+        }""",
+        PLAIN_COOKIE.path("resource"),
+    )
+
+    assert answer == {
+        "status": HTTPStatus.NOT_FOUND,
+        "body": {"detail": PLAIN_COOKIE_OFF, "code": "plain_cookie_off"},
+    }

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from accounts.services import demo_user_ensure
+from ways.registry import served_ways
 
 from conftest import skip_or_fail_without
 
@@ -89,7 +90,7 @@ def curl():
 def test_landing_page_curl_examples_work(live_server, demo_user, curl):
     page = requests.get(live_server.url + "/", timeout=10).text
     examples = [unescape(block) for block in re.findall(r"<pre>(.*?)</pre>", page, re.DOTALL)]
-    assert len(examples) == 6
+    assert len(examples) == len(served_ways())
 
     for example in examples:
         result = subprocess.run(  # noqa: S603 - the page's own examples, against our server

@@ -11,8 +11,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from testing.servers import demo_serving, server_environment, serving_workers
-from ways.registry import ways_where
+from testing.servers import (
+    DEMO_USERNAME,
+    OTHER_USERNAME,
+    demo_serving,
+    server_environment,
+    serving_workers,
+)
+from ways.registry import DEMONSTRATION_WAYS, PLAIN_COOKIE, WAYS
 
 from browsers import chromium
 from helpers import ways
@@ -280,4 +286,40 @@ def test_the_page_fits_a_phone_and_works_by_keyboard(browser, site):
 def test_every_way_has_a_panel(playground):
     tabs = playground.locator("[role=tab]").all_inner_texts()
 
-    assert tabs == [way.name for way in ways_where()]
+    assert tabs == [way.name for way in WAYS] + [
+        f"{way.name} (insecure)" for way in DEMONSTRATION_WAYS
+    ]
+
+
+def test_the_plain_cookie_way_lets_the_visitor_become_another_user(playground):
+    panel = log_in(playground, PLAIN_COOKIE.name)
+    own_id = playground.evaluate("document.cookie.match(/(?:^|; )user_id=(\\d+)/)[1]")
+    holds = held(panel)
+    assert holds["user_id"]["readable"] == "true"  # not HttpOnly: the page reads it
+    assert f"user_id={own_id}" in holds["user_id"]["text"]
+    assert "Nothing, ever" in panel.locator(".keeps").inner_text()
+
+    other_id = str(int(own_id) % 2 + 1)  # make run's two users, demo and alice
+    panel.locator("form.forge input[name=user_id]").fill(other_id)
+    panel.locator("form.forge button[type=submit]").click()
+    forged = last_answer(panel, f"user_id={other_id}")
+
+    assert forged["status"] == 200
+    assert f"As {OTHER_USERNAME}" in forged["text"]
+    assert playground.evaluate("document.cookie").count(f"user_id={other_id}") == 1
+    assert playground.problems() == []
+
+
+def test_a_plain_cookie_copied_before_logout_still_works(playground):
+    panel = log_in(playground, PLAIN_COOKIE.name)
+    press(panel, "copy")
+    press(panel, "logout")
+    press(panel, "resource")
+    assert last_answer(panel)["status"] == 401  # the browser forgot it
+
+    press(panel, "replay")
+
+    replayed = last_answer(panel)
+    assert replayed["status"] == 200
+    assert f"As {DEMO_USERNAME}" in replayed["text"]
+    assert playground.problems() == []

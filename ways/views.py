@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from ways.choice import choice_context
 from ways.negotiation import StrictJSONNegotiation
 from ways.permissions import CsrfTokenRequired
-from ways.registry import WAYS, Way, cache_description
+from ways.registry import WAYS, Way, cache_description, plain_cookie_name, served_ways
 from ways.resource import protected_resource
 from ways.schema import WayListSerializer, WaySchema
 
@@ -118,11 +118,12 @@ class HomeView(TemplateView):
         theme = self.request.COOKIES.get(THEME_COOKIE)
         return {
             **super().get_context_data(**kwargs),
-            "ways": [(way, playground_listing(way)) for way in WAYS],
+            "ways": [(way, playground_listing(way)) for way in served_ways()],
             "cache_description": cache_description(),
             "session_policy": settings.SESSION_POLICY,
             "playground": settings.PLAYGROUND,
             "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
+            "plain_cookie_name": plain_cookie_name() if settings.PLAIN_COOKIE_WAY else None,
             "theme": theme if theme in THEMES else THEMES[0],
             "theme_cookie": theme if theme in THEMES else None,
             "base_url": self.request.build_absolute_uri("/").rstrip("/"),
