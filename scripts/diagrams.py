@@ -62,6 +62,8 @@ class Diagram:
     request: tuple[Step, ...]
     logout: tuple[Step, ...]
     replays: tuple[Replay, ...]
+    footer: str = ""  # what the managed profile changes; MANAGED unless set
+    insecure: bool = False  # a way insecure on purpose: its diagram says so first
 
 
 BROWSER = Participant("client", "Browser")
@@ -311,6 +313,44 @@ DIAGRAMS: dict[str, Diagram] = {
             ),
         ),
     ),
+    "plain-cookie": Diagram(
+        participants=(BROWSER, SERVER),
+        login=(
+            (
+                "client",
+                "server",
+                "POST /api/plain-cookie/auth/login/ {username, password}, X-CSRFToken",
+            ),
+            ("server", "server", "checks the password; stores nothing, signs nothing"),
+            ("server", "client", "200; Set-Cookie: user_id=1 (not HttpOnly, not signed)"),
+        ),
+        request=(
+            ("client", "server", "GET /api/plain-cookie/resource/; Cookie: user_id=1"),
+            ("server", "server", "believes the number: loads user 1 (one query)"),
+            ("server", "client", "200, the resource, as user 1"),
+            ("client", "client", "anyone rewrites the cookie: user_id=2"),
+            ("client", "server", "GET /api/plain-cookie/resource/; Cookie: user_id=2"),
+            ("server", "client", "200, the resource, as user 2: no password asked"),
+        ),
+        logout=(
+            ("client", "server", "POST /api/plain-cookie/auth/logout/, X-CSRFToken"),
+            ("server", "server", "has nothing to end: it never recorded the login"),
+            ("server", "client", "200; Set-Cookie: user_id expired, in this browser"),
+        ),
+        replays=(
+            Replay(
+                request="GET /api/plain-cookie/resource/; Cookie: the copy of user_id",
+                steps=(("server", "server", "believes the number, as before"),),
+                status=HTTPStatus.OK,
+                until="the account is deactivated or deleted",
+            ),
+        ),
+        footer=(
+            "Served with DEBUG only (PLAIN_COOKIE_WAY), never in production; the managed "
+            "profile changes nothing here: the cookie names no login session to end."
+        ),
+        insecure=True,
+    ),
 }
 
 MANAGED = (
@@ -478,6 +518,8 @@ def svg(name: str, diagram: Diagram) -> str:
         f"The {name} way in the stock profile: log in, call the resource, log out, and replay "
         "a copy of the credential taken before the logout"
     )
+    if diagram.insecure:
+        label = f"INSECURE ON PURPOSE. {label}"
     canvas = Canvas(diagram.participants)
     canvas.title(label)
     canvas.heads(diagram.participants)
@@ -492,7 +534,7 @@ def svg(name: str, diagram: Diagram) -> str:
             for step in replay.steps:
                 canvas.step(*step)
             canvas.step("server", "client", replay.answer(), ink=ANSWER_INK[replay.status])
-    canvas.footer(MANAGED)
+    canvas.footer(diagram.footer or MANAGED)
     return canvas.svg(label)
 
 

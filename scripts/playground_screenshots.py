@@ -3,7 +3,8 @@
 Serves the project with gunicorn on a fresh database (the development profile, where the
 playground is on), and in Debian's chromium logs in through each way's panel, calls the
 resource, takes a copy, logs out, replays the copy and tampers with it, logs in again (so
-that the panes show a live credential beside the answers), then photographs the panel.
+that the panes show a live credential beside the answers), then photographs the panel. In the
+plain-cookie way's panel, instead of tampering, it rewrites the number: becomes another user.
 
     python scripts/playground_screenshots.py
 """
@@ -23,6 +24,13 @@ from testing.servers import demo_serving, server_environment
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--disable-gpu", "--no-first-run", "--disable-background-networking"]
 STEPS = ("resource", "copy", "logout", "replay", "tamper")
+PLAIN_STEPS = ("resource", "copy", "logout", "replay")
+
+
+def answered(panel, act) -> None:
+    before = panel.locator(".answers li").count()
+    act()
+    panel.locator(".answers li").nth(before).wait_for()
 
 
 def photograph_every_way(base_url: str, docs: Path) -> list[Path]:
@@ -32,19 +40,19 @@ def photograph_every_way(base_url: str, docs: Path) -> list[Path]:
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(base_url + "/")
         for tab in page.locator("[role=tab]").all():
-            way = tab.inner_text()
+            way = tab.get_attribute("aria-controls").removeprefix("panel-")
             tab.click()
             panel = page.locator(f"#panel-{way}")
-            panel.locator("form.login button[type=submit]").click()
-            panel.locator(".answers li").first.wait_for()
-            for step in STEPS:
-                before = panel.locator(".answers li").count()
-                panel.locator(f"[data-action={step}]").click()
-                panel.locator(".answers li").nth(before).wait_for()
-            before = panel.locator(".answers li").count()
-            panel.locator("form.login button[type=submit]").click()
-            panel.locator(".answers li").nth(before).wait_for()
-            panel.locator(".parts dl, .parts p").first.wait_for()
+            plain = panel.get_attribute("data-kind") == "plain"
+            login = panel.locator("form.login button[type=submit]")
+            answered(panel, login.click)
+            for step in PLAIN_STEPS if plain else STEPS:
+                answered(panel, panel.locator(f"[data-action={step}]").click)
+            answered(panel, login.click)
+            if plain:
+                answered(panel, panel.locator("form.forge button[type=submit]").click)
+            else:
+                panel.locator(".parts dl, .parts p").first.wait_for()
             page.wait_for_timeout(300)  # the panes follow the login's answer
             path = docs / f"playground-{way}.png"
             panel.screenshot(path=path)

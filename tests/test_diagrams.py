@@ -4,14 +4,18 @@ import re
 from http import HTTPStatus
 from pathlib import Path
 
+import pytest
+
 from scripts.diagrams import DIAGRAMS, OUTPUT, svg
-from ways.registry import VERBS, WAYS
+from ways.registry import DEMONSTRATION_WAYS, PLAIN_COOKIE, VERBS, WAYS
+
+from helpers import WayClient
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
 def test_every_way_has_a_diagram_and_every_diagram_a_way():
-    assert set(DIAGRAMS) == {way.name for way in WAYS}
+    assert set(DIAGRAMS) == {way.name for way in WAYS + DEMONSTRATION_WAYS}
 
 
 def test_the_committed_diagrams_are_what_the_generator_writes():
@@ -32,6 +36,7 @@ def texts(diagram) -> list[str]:
     return [text for _, _, text in steps] + [replay.request for replay in diagram.replays]
 
 
+@pytest.mark.parametrize("way", [*WAYS, *DEMONSTRATION_WAYS], ids=lambda way: way.name)
 def test_every_path_a_diagram_names_is_an_endpoint_of_its_way(way):
     endpoints = {way.path(verb) for verb in VERBS} - {None}
 
@@ -64,3 +69,17 @@ def test_a_copy_taken_before_logout_gets_the_answer_its_diagram_shows(logged_in,
         else:
             expected = (replay.status, replay.code or None)
         assert (answer.status_code, answer.json().get("code")) == expected, replay.request
+
+
+def test_the_plain_cookie_diagram_s_replay_is_what_the_server_answers(
+    user, settings, session_policy
+):
+    settings.PLAIN_COOKIE_WAY = True
+    client = WayClient(PLAIN_COOKIE)
+    assert client.login().status_code == HTTPStatus.OK
+    thief = client.replaying(client.credential)
+    assert client.logout().status_code == HTTPStatus.OK
+
+    (replay,) = DIAGRAMS[PLAIN_COOKIE.name].replays
+    assert replay.status == HTTPStatus.OK
+    assert thief.resource().status_code == HTTPStatus.OK  # in either profile: nothing to end
