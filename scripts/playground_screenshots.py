@@ -3,7 +3,8 @@
 Serves the project with gunicorn on a fresh database (the development profile, where the
 playground is on), and in Debian's chromium logs in through each way's panel, calls the
 resource, takes a copy, logs out, replays the copy and tampers with it, logs in again (so
-that the panes show a live credential beside the answers), then photographs the panel. In the
+that the panes show a live credential beside the answers), then photographs the panel without
+its sequence diagram, which has a file of its own. In the
 plain-cookie way's panel, instead of tampering, it rewrites the number: becomes another user.
 
     python scripts/playground_screenshots.py
@@ -54,6 +55,9 @@ def photograph_every_way(base_url: str, docs: Path) -> list[Path]:
             else:
                 panel.locator(".parts dl, .parts p").first.wait_for()
             page.wait_for_timeout(300)  # the panes follow the login's answer
+            # The diagram has a file of its own (static/diagrams/, shown in the README): the
+            # picture is of what the page shows beside it.
+            panel.locator("figure.diagram").evaluate("figure => { figure.hidden = true; }")
             path = docs / f"playground-{way}.png"
             panel.screenshot(path=path)
             written.append(path)
