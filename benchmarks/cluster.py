@@ -376,6 +376,8 @@ def profile_drill(env: Mapping[str, str], *, counts: DrillCounts, say) -> dict:
     with (
         demo_database(local_memory, label="cluster") as database_url,
         work_directory() as directory,
+        # Started first: its Sentinels take seconds to find each other, meanwhile 1 and 2 run.
+        redis_with_sentinels(directory, ready=False) as redis_set,
     ):
         local_memory |= {"DATABASE_URL": database_url, "CACHE_KEY_PREFIX": "scj-cluster"}
 
@@ -393,8 +395,8 @@ def profile_drill(env: Mapping[str, str], *, counts: DrillCounts, say) -> dict:
             with haproxy_balancing(nodes, directory, sticky=True) as balancer:
                 run("sticky_node_killed", balancer, ways,
                     lambda: sticky_node_killed(balancer, nodes, ways, counts))  # fmt: skip
+        redis_set.wait_until_ready()
         with (
-            redis_with_sentinels(directory) as redis_set,
             app_nodes({**local_memory, **redis_set.node_env}, count=counts.nodes) as nodes,
             haproxy_balancing(nodes, directory) as balancer,
         ):

@@ -103,6 +103,13 @@ class RedisSet:
             "REDIS_SENTINELS": ",".join(f"{LOOPBACK}:{port}" for port in self.sentinels),
         }
 
+    def wait_until_ready(self) -> None:
+        primary_port = next(iter(self.servers))
+        wait_for(lambda: replica_online(primary_port), what="the Redis replica")
+        # A failover needs the Sentinels to know each other and the replica: they learn it
+        # from the primary, every few seconds.
+        wait_for(lambda: sentinels_ready(self), what="the Redis Sentinels", interval=0.5)
+
     def sentinel(self) -> redis.Redis:
         return redis.Redis(LOOPBACK, next(iter(self.sentinels)), socket_timeout=1)
 
@@ -153,8 +160,10 @@ def sentinel_conf(directory: Path, port: int, primary_port: int) -> Path:
 
 
 @contextlib.contextmanager
-def redis_with_sentinels(directory: Path) -> Iterator[RedisSet]:
-    """A primary, one replica and three Sentinels (quorum 2), ready to fail over."""
+def redis_with_sentinels(directory: Path, *, ready: bool = True) -> Iterator[RedisSet]:
+    """A primary, one replica and three Sentinels (quorum 2), ready to fail over; started
+    only (ready=False), for a caller with other things to do first (RedisSet.wait_until_ready).
+    """
     primary_port, replica_port = free_port(), free_port()
     servers, sentinels = {}, {}
     try:
@@ -165,17 +174,15 @@ def redis_with_sentinels(directory: Path) -> Iterator[RedisSet]:
         servers[replica_port] = process_started(
             ["redis-server", *replica], log=directory / "redis.log"
         )
-        redis_set = RedisSet(servers, sentinels)
-        wait_for(lambda: replica_online(primary_port), what="the Redis replica")
         for _ in range(SENTINELS):
             port = free_port()
             conf = sentinel_conf(directory, port, primary_port)
             sentinels[port] = process_started(
                 ["redis-sentinel", str(conf)], log=directory / "sentinel.log"
             )
-        # A failover needs the Sentinels to know each other and the replica: they learn it
-        # from the primary, every two seconds.
-        wait_for(lambda: sentinels_ready(redis_set), what="the Redis Sentinels", interval=0.5)
+        redis_set = RedisSet(servers, sentinels)
+        if ready:
+            redis_set.wait_until_ready()
         yield redis_set
     finally:
         for process in [*sentinels.values(), *servers.values()]:
