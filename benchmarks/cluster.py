@@ -27,6 +27,7 @@ import requests
 from benchmarks.host import machine
 from testing.clients import WayHttpClient, ways_served
 from testing.cluster import (
+    CHECK_TIMEOUT_S,
     HEALTH_INTERVAL_MS,
     NODES,
     PRIMARY_DOWN_AFTER_MS,
@@ -39,7 +40,8 @@ from testing.cluster import (
 from testing.servers import demo_database
 from testing.wrk import wrk_loading
 
-OK, UNAVAILABLE = HTTPStatus.OK, HTTPStatus.SERVICE_UNAVAILABLE
+# Answers as the drill records them: the status as text, or "error" when none came.
+OK, UNAVAILABLE = str(int(HTTPStatus.OK)), str(int(HTTPStatus.SERVICE_UNAVAILABLE))
 POLICIES = ("stock", "managed")
 SCENARIOS = {
     "round_robin_local_memory": "round robin, each node's own local-memory cache",
@@ -66,8 +68,11 @@ UNITS = {
     "answers": "answers, by HTTP status ('error': no answer)",
     "statuses": "answers, by HTTP status",
     "socket_errors": "requests",
-    "server_errors": "answers with a 5xx status other than 503",
-    "unavailable": "503 answers",
+    "server_errors": (
+        "answers with a 5xx status other than the JSON outage answer 503, or none; for wrk's "
+        "load, 5xx answers other than 503"
+    ),
+    "unavailable": "503 answers, the JSON outage answer",
 }
 
 
@@ -91,7 +96,18 @@ def answer_of(client: WayHttpClient) -> tuple[str, str | None]:
         response = client.resource()
     except requests.RequestException:
         return "error", None
-    return str(response.status_code), response.headers.get(SERVED_BY)
+    status = str(response.status_code)
+    if status == UNAVAILABLE and not outage_answer(response):
+        status += " (not the outage answer)"  # HAProxy's own 503 page: no node to send to
+    return status, response.headers.get(SERVED_BY)
+
+
+def outage_answer(response: requests.Response) -> bool:
+    """Whether a 503 is the project's JSON answer to a service outage (ways/exceptions.py)."""
+    try:
+        return response.json()["code"] in {"session_store_unavailable", "database_unavailable"}
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 def logged_in(url: str, way: Mapping, count: int) -> list[tuple[WayHttpClient, str]]:
@@ -100,7 +116,7 @@ def logged_in(url: str, way: Mapping, count: int) -> list[tuple[WayHttpClient, s
     for _ in range(count):
         client = WayHttpClient(url, way)
         answer = client.login()
-        if answer.status_code != OK:
+        if answer.status_code != HTTPStatus.OK:
             raise RuntimeError(f"{way['name']}: login answered {answer.status_code}")
         clients.append((client, answer.headers.get(SERVED_BY)))
     return clients
@@ -150,7 +166,7 @@ def server_errors(statuses: Mapping[str, int]) -> int:
 
 
 def is_server_error(status: str) -> bool:
-    return status.startswith("5") and status != str(int(UNAVAILABLE))
+    return status.startswith("5") and status != UNAVAILABLE
 
 
 # --- The scenarios -------------------------------------------------------------------------
@@ -168,7 +184,7 @@ def round_robin(url: str, ways: Mapping, counts: DrillCounts) -> dict:
                 statuses.append(status)
                 nodes.add(node)
             answers.update(statuses)
-            stayed += len(nodes) == counts.nodes and set(statuses) == {str(int(OK))}
+            stayed += len(nodes) == counts.nodes and set(statuses) == {OK}
             client.close()
         return {
             "clients": counts.clients,
@@ -184,16 +200,19 @@ def sticky_node_killed(balancer: Balancer, nodes: Mapping, ways: Mapping, counts
     logins = every_way(ways, lambda name, way: logged_in(balancer.url, way, counts.clients))
 
     def before(name, way):
-        return sum(answer_of(client)[0] == str(int(OK)) for client, _ in logins[name])
+        return sum(answer_of(client)[0] == OK for client, _ in logins[name])
 
     logged_in_before = every_way(ways, before)
-    nodes[KILLED_NODE].kill()
-    noticed = balancer.wait_until(KILLED_NODE, "DOWN")
+    # The node most clients stuck to: which one that is depends on how the logins interleaved.
+    served = Counter(node for clients in logins.values() for _, node in clients)
+    victim = max(sorted(nodes), key=lambda node: served[node])
+    nodes[victim].kill()
+    noticed = balancer.wait_until(victim, "DOWN")
 
     def after(name, way):
-        on_killed = [client for client, node in logins[name] if node == KILLED_NODE]
+        on_killed = [client for client, node in logins[name] if node == victim]
         statuses = [answer_of(client)[0] for client, _ in logins[name]]
-        lost = sum(status != str(int(OK)) for status in statuses)
+        lost = sum(status != OK for status in statuses)
         for client, _ in logins[name]:
             client.close()
         return {
@@ -205,7 +224,11 @@ def sticky_node_killed(balancer: Balancer, nodes: Mapping, ways: Mapping, counts
             "answers_after_kill": dict(Counter(statuses)),
         }
 
-    return {"balancer_noticed_seconds": round(noticed, 2), "ways": every_way(ways, after)}
+    return {
+        "killed_node": victim,
+        "balancer_noticed_seconds": round(noticed, 2),
+        "ways": every_way(ways, after),
+    }
 
 
 class Prober(threading.Thread):
@@ -247,13 +270,17 @@ def shared_redis_node_killed(balancer: Balancer, nodes: Mapping, ways: Mapping, 
         final = [answer_of(client)[0] for client, _ in logins[name]]
         results[name] = {
             "clients": counts.clients,
-            "logins_lost": sum(status != str(int(OK)) for status in final),
+            "logins_lost": sum(status != OK for status in final),
             "answers_during_kill": dict(during),
             "server_errors": server_errors(during) + during.get("error", 0),
         }
         for client, _ in logins[name]:
             client.close()
-    return {"balancer_noticed_seconds": round(noticed, 2), "ways": results}
+    return {
+        "killed_node": KILLED_NODE,
+        "balancer_noticed_seconds": round(noticed, 2),
+        "ways": results,
+    }
 
 
 def redis_primary_killed(balancer: Balancer, redis_set, ways: Mapping, counts) -> dict:
@@ -286,7 +313,7 @@ def redis_primary_killed(balancer: Balancer, redis_set, ways: Mapping, counts) -
             if promoted_after is None and redis_set.promoted(old_port):
                 promoted_after = time.monotonic() - killed_at
         answering = all(
-            prober.answers and prober.answers[-1][1] == str(int(OK)) for prober in probers.values()
+            prober.answers and prober.answers[-1][1] == OK for prober in probers.values()
         )
         if promoted_after is not None and answering:
             break
@@ -295,25 +322,20 @@ def redis_primary_killed(balancer: Balancer, redis_set, ways: Mapping, counts) -
     results = {}
     for name, prober in probers.items():
         answers = prober.stop()
-        failed = [moment for moment, status in answers if status != str(int(OK))]
-        back = next((m for m, s in answers if failed and m > failed[-1] and s == "200"), None)
         statuses = Counter(status for _, status in answers)
         came_back = sum(
-            before != str(int(OK)) and answer_of(copy)[0] == str(int(OK))
-            for copy, before in written[name]["ended"]
+            before != OK and answer_of(copy)[0] == OK for copy, before in written[name]["ended"]
         )
         last_moment = written[name]["last_moment"]
         results[name] = {
             "clients": counts.clients,
-            "answered_again_seconds": round(back - killed_at, 2)
-            if back
-            else (0.0 if not failed else None),
+            "answered_again_seconds": answered_again_seconds(answers, killed_at),
             "answers_during_failover": dict(statuses),
-            "unavailable": statuses.get(str(int(UNAVAILABLE)), 0),
+            "unavailable": statuses.get(UNAVAILABLE, 0),
             "server_errors": server_errors(statuses) + statuses.get("error", 0),
-            "logins_lost": sum(answer_of(client)[0] != "200" for client, _ in earlier[name]),
+            "logins_lost": sum(answer_of(client)[0] != OK for client, _ in earlier[name]),
             "last_moment_clients": len(last_moment),
-            "last_moment_logins_lost": sum(answer_of(client)[0] != "200" for client in last_moment),
+            "last_moment_logins_lost": sum(answer_of(client)[0] != OK for client in last_moment),
             "last_moment_written_before_kill_ms": round(
                 (killed_at - written[name]["written_at"]) * 1000, 1
             ),
@@ -326,6 +348,19 @@ def redis_primary_killed(balancer: Balancer, redis_set, ways: Mapping, counts) -
         "sentinel_promoted_seconds": round(promoted_after, 2) if promoted_after else None,
         "ways": results,
     }
+
+
+def answered_again_seconds(answers: list[tuple[float, str]], since: float) -> float | None:
+    """Seconds from since to the first 200 after the last failure: 0.0 if nothing failed,
+    None if the failures never ended.
+    """
+    failed = [moment for moment, status in answers if status != OK]
+    if not failed:
+        return 0.0
+    back = next(
+        (moment for moment, status in answers if moment > failed[-1] and status == OK), None
+    )
+    return round(back - since, 2) if back is not None else None
 
 
 # --- The drill -------------------------------------------------------------------------------
@@ -342,8 +377,8 @@ def cluster_drill(
             "machine": machine(),
             "software": software(),
             "counts": asdict(counts),
-            "killed_node": KILLED_NODE,
             "health_check_interval_ms": HEALTH_INTERVAL_MS,
+            "health_check_timeout_seconds": CHECK_TIMEOUT_S,
             "primary_down_after_ms": PRIMARY_DOWN_AFTER_MS,
             "scenarios": SCENARIOS,
             "units": UNITS,

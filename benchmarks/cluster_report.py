@@ -101,7 +101,7 @@ def round_robin_sentence(profile: dict) -> str:
     )
 
 
-def sticky_sentence(profile: dict, meta: dict) -> str:
+def sticky_sentence(profile: dict) -> str:
     scenario = profile["scenarios"]["sticky_node_killed"]
     rows = scenario["ways"]
     lost = [way for way in profile["ways"] if rows[way]["logins_lost"]]
@@ -109,8 +109,8 @@ def sticky_sentence(profile: dict, meta: dict) -> str:
     before = all(rows[way]["logged_in_before_kill_clients"] == rows[way]["clients"] for way in rows)
     sentence = (
         f"Stuck to their node, {'every way' if before else 'not every way'} kept its clients "
-        f"logged in. HAProxy saw {meta['killed_node']} down "
-        f"{scenario['balancer_noticed_seconds']} s after it was killed; then "
+        f"logged in. HAProxy saw {scenario['killed_node']}, the node most clients had stuck "
+        f"to, down {scenario['balancer_noticed_seconds']} s after it was killed; then "
     )
     if lost:
         parts = [
@@ -126,7 +126,7 @@ def sticky_sentence(profile: dict, meta: dict) -> str:
     return sentence + (f", and {names(kept)} lost none." if kept and lost else ".")
 
 
-def node_killed_sentence(profile: dict, meta: dict) -> str:
+def node_killed_sentence(profile: dict) -> str:
     scenario = profile["scenarios"]["shared_redis_node_killed"]
     rows = scenario["ways"].values()
     lost = sum(row["logins_lost"] for row in rows)
@@ -134,7 +134,8 @@ def node_killed_sentence(profile: dict, meta: dict) -> str:
     errors = sum(row["server_errors"] for row in rows)
     answers = sum(sum(row["answers_during_kill"].values()) for row in rows)
     return (
-        f"With the cache shared, killing {meta['killed_node']} lost {lost} of {clients} logins; "
+        f"With the cache shared, killing {scenario['killed_node']} lost {lost} of {clients} "
+        "logins; "
         f"of {answers} answers to the clients from the kill on, {errors} were a server error or "
         f"none. HAProxy saw the node down after {scenario['balancer_noticed_seconds']} s."
     )
@@ -174,15 +175,15 @@ def failover_sentence(profile: dict) -> str:
     )
 
 
-def profile_context(name: str, profile: dict, meta: dict) -> dict:
+def profile_context(name: str, profile: dict) -> dict:
     return {
         "name": name,
         "scenario_table": scenario_table(profile),
         "failover_table": failover_table(profile),
         "load_table": load_table(profile),
         "round_robin_sentence": round_robin_sentence(profile),
-        "sticky_sentence": sticky_sentence(profile, meta),
-        "node_killed_sentence": node_killed_sentence(profile, meta),
+        "sticky_sentence": sticky_sentence(profile),
+        "node_killed_sentence": node_killed_sentence(profile),
         "failover_sentence": failover_sentence(profile),
     }
 
@@ -193,15 +194,22 @@ def cluster_context(results: dict) -> dict:
         "meta": meta,
         "measured_on": measured_on(meta["machine"]),
         "profiles": [
-            profile_context(name, profile, meta) for name, profile in results["profiles"].items()
+            profile_context(name, profile) for name, profile in results["profiles"].items()
         ],
     }
 
 
 def write_cluster_markdown(results: dict, path: Path) -> None:
-    path.write_text(render("cluster.md", **cluster_context(results)))
+    path.write_text(cluster_markdown(results))
+
+
+def cluster_markdown(results: dict) -> str:
+    return render("cluster.md", **cluster_context(results))
+
+
+def readme_cluster(results: dict) -> str:
+    return render("readme_cluster.md", **cluster_context(results))
 
 
 def write_readme_cluster(results: dict, readme: Path) -> None:
-    body = render("readme_cluster.md", **cluster_context(results))
-    readme_block_write(readme, "cluster", "cluster_drill", body)
+    readme_block_write(readme, "cluster", "cluster_drill", readme_cluster(results))

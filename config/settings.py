@@ -333,6 +333,8 @@ USE_TZ = True
 # The project's own measurements and security matrix, which /choose/ quotes as evidence;
 # written by `make compare` and `make security-matrix`, committed, read at request time.
 COMPARISON_RESULTS = BASE_DIR / "docs" / "comparison.json"
+# Written by `make cluster-drill`: what each way loses behind a load balancer.
+CLUSTER_RESULTS = BASE_DIR / "docs" / "cluster.json"
 SECURITY_MATRIX = BASE_DIR / "docs" / "security-matrix.md"
 
 STATIC_URL = "static/"

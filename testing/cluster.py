@@ -38,6 +38,7 @@ PRIMARY_NAME = "scj-cluster"
 # The balancer's health check: the listing of ways, anonymous, touching no store.
 HEALTH_PATH = "/api/ways/"
 HEALTH_INTERVAL_MS = 500
+CHECK_TIMEOUT_S = 5
 # A Sentinel deems the primary down after this long without an answer, then the Sentinels
 # elect one of them to promote the replica.
 PRIMARY_DOWN_AFTER_MS = 1000
@@ -280,6 +281,9 @@ def haproxy_conf(nodes: Mapping[str, Gunicorn], *, port: int, stats_port: int, s
         f"    http-check send meth GET uri {HEALTH_PATH} ver HTTP/1.1 hdr Host {LOOPBACK}\n"
         "    http-check expect status 200\n"
         f"    default-server inter {HEALTH_INTERVAL_MS}ms fall 2 rise 1\n"
+        # A node busy under load answers a check slowly; only one that does not answer at
+        # all, or refuses the connection (a dead one, at once), is taken out.
+        f"    timeout check {CHECK_TIMEOUT_S}s\n"
         f"{stickiness}{servers}"
         f"listen stats\n    bind {LOOPBACK}:{stats_port}\n"
         "    stats enable\n    stats uri /\n    stats refresh 2s\n"

@@ -13,7 +13,7 @@ from testing.clients import WayHttpClient, ways_served
 CONNECTIONS = 16
 # Counts the answers by status, which wrk's own summary does not tell apart.
 STATUSES_SCRIPT = Path(__file__).with_name("wrk_statuses.lua")
-UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 # Answers outside 2xx and 3xx, and socket errors: every one is an error.
 ERRORS = re.compile(r"\b(?:Non-2xx or 3xx responses:|connect|read|write|timeout) (\d+)")
 SOCKET_ERRORS = re.compile(r"\b(?:connect|read|write|timeout) (\d+)")
@@ -59,8 +59,12 @@ def wrk_figures(output: str) -> dict:
     """requests, requests/s, p50 and p99 (ms) and errors, from wrk's summary."""
     latency = {
         percent: round(float(value) * UNITS_MS[unit], 2)
-        for percent, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", output, re.M)
+        for percent, value, unit in re.findall(
+            r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M
+        )
     }
+    if set(latency) != {"50", "99"}:
+        raise RuntimeError(f"wrk printed no latency distribution:\n{output}")
     return {
         "requests": int(re.search(r"(\d+) requests in", output)[1]),
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
