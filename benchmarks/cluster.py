@@ -40,8 +40,10 @@ from testing.cluster import (
 from testing.servers import demo_database
 from testing.wrk import wrk_loading
 
-# Answers as the drill records them: the status as text, or "error" when none came.
+# Answers as the drill records them: the status as text, or NO_ANSWER when none came (the
+# connection failed, or was closed before the answer was whole).
 OK, UNAVAILABLE = str(int(HTTPStatus.OK)), str(int(HTTPStatus.SERVICE_UNAVAILABLE))
+NO_ANSWER = "error"
 POLICIES = ("stock", "managed")
 SCENARIOS = {
     "round_robin_local_memory": "round robin, each node's own local-memory cache",
@@ -65,12 +67,13 @@ UNITS = {
     "*_ms": "milliseconds",
     "requests_per_second": "requests per second",
     "requests": "requests",
-    "answers": "answers, by HTTP status ('error': no answer)",
+    "answers": f"answers, by HTTP status ('{NO_ANSWER}': none)",
     "statuses": "answers, by HTTP status",
-    "socket_errors": "requests",
+    "socket_errors": "requests wrk got no answer to, by kind (timeout: none within 30 s)",
+    "unanswered": "requests the drill's clients got no answer to",
     "server_errors": (
-        "answers with a 5xx status other than the JSON outage answer 503, or none; for wrk's "
-        "load, 5xx answers other than 503"
+        "answers with a 5xx status other than the JSON outage answer 503; for wrk's load, "
+        "5xx answers other than 503"
     ),
     "unavailable": "503 answers, the JSON outage answer",
 }
@@ -95,7 +98,7 @@ def answer_of(client: WayHttpClient) -> tuple[str, str | None]:
     try:
         response = client.resource()
     except requests.RequestException:
-        return "error", None
+        return NO_ANSWER, None
     status = str(response.status_code)
     if status == UNAVAILABLE and not outage_answer(response):
         status += " (not the outage answer)"  # HAProxy's own 503 page: no node to send to
@@ -272,7 +275,8 @@ def shared_redis_node_killed(balancer: Balancer, nodes: Mapping, ways: Mapping, 
             "clients": counts.clients,
             "logins_lost": sum(status != OK for status in final),
             "answers_during_kill": dict(during),
-            "server_errors": server_errors(during) + during.get("error", 0),
+            "server_errors": server_errors(during),
+            "unanswered": during.get(NO_ANSWER, 0),
         }
         for client, _ in logins[name]:
             client.close()
@@ -332,7 +336,8 @@ def redis_primary_killed(balancer: Balancer, redis_set, ways: Mapping, counts) -
             "answered_again_seconds": answered_again_seconds(answers, killed_at),
             "answers_during_failover": dict(statuses),
             "unavailable": statuses.get(UNAVAILABLE, 0),
-            "server_errors": server_errors(statuses) + statuses.get("error", 0),
+            "server_errors": server_errors(statuses),
+            "unanswered": statuses.get(NO_ANSWER, 0),
             "logins_lost": sum(answer_of(client)[0] != OK for client, _ in earlier[name]),
             "last_moment_clients": len(last_moment),
             "last_moment_logins_lost": sum(answer_of(client)[0] != OK for client in last_moment),

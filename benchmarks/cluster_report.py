@@ -37,7 +37,10 @@ def cell(scenario: str, row: dict) -> str:
     if scenario == "sticky_node_killed":
         return f"{row['logins_lost']}/{clients} must log in again"
     if scenario == "shared_redis_node_killed":
-        return f"{row['logins_lost']}/{clients} logins lost, {row['server_errors']} errors"
+        return (
+            f"{row['logins_lost']}/{clients} logins lost, {row['server_errors']} server errors, "
+            f"{row['unanswered']} unanswered"
+        )
     back = row["answered_again_seconds"]
     outage = "never stopped" if back == 0 else f"back after {back} s"
     return f"{outage}, {row['unavailable']}× 503, {row['logins_lost']}/{clients} lost"
@@ -55,7 +58,8 @@ FAILOVER_COLUMNS = [
     ("way", lambda item: code(item[0])),
     ("answered again after (s)", lambda item: seconds_or_never(item[1]["answered_again_seconds"])),
     ("503 answers", lambda item: str(item[1]["unavailable"])),
-    ("other 5xx or no answer", lambda item: str(item[1]["server_errors"])),
+    ("other 5xx", lambda item: str(item[1]["server_errors"])),
+    ("unanswered", lambda item: str(item[1]["unanswered"])),
     ("earlier logins lost", lambda item: f"{item[1]['logins_lost']}/{item[1]['clients']}"),
     (
         "logins just before the kill lost",
@@ -132,12 +136,13 @@ def node_killed_sentence(profile: dict) -> str:
     lost = sum(row["logins_lost"] for row in rows)
     clients = sum(row["clients"] for row in rows)
     errors = sum(row["server_errors"] for row in rows)
-    answers = sum(sum(row["answers_during_kill"].values()) for row in rows)
+    unanswered = sum(row["unanswered"] for row in rows)
+    calls = sum(sum(row["answers_during_kill"].values()) for row in rows)
     return (
         f"With the cache shared, killing {scenario['killed_node']} lost {lost} of {clients} "
-        "logins; "
-        f"of {answers} answers to the clients from the kill on, {errors} were a server error or "
-        f"none. HAProxy saw the node down after {scenario['balancer_noticed_seconds']} s."
+        f"logins. Of {calls} calls the clients made from the kill on, {errors} had a server "
+        f"error (a 5xx other than the outage answer 503) and {unanswered} no answer; HAProxy "
+        f"saw the node down after {scenario['balancer_noticed_seconds']} s."
     )
 
 
@@ -162,16 +167,17 @@ def failover_sentence(profile: dict) -> str:
         sentence += "; no way stopped answering"
     unavailable = sum(row["unavailable"] for row in rows.values())
     errors = sum(row["server_errors"] for row in rows.values())
+    unanswered = sum(row["unanswered"] for row in rows.values())
     last = sum(row["last_moment_logins_lost"] for row in rows.values())
     last_clients = sum(row["last_moment_clients"] for row in rows.values())
     back = sum(row["revocations_came_back"] for row in rows.values())
     ended = sum(row["ended_clients"] for row in rows.values())
     latest = min(row["last_moment_written_before_kill_ms"] for row in rows.values())
     return (
-        f"{sentence}. In between, the clients had {unavailable} answers 503 and {errors} other "
-        f"server errors or none. Of {last_clients} logins made just before the kill (the last "
-        f"{latest} ms before it), {last} were lost; of {ended} sessions ended just before it, "
-        f"{back} came back."
+        f"{sentence}. In between, the clients had {unavailable} answers 503, {errors} other "
+        f"server errors and {unanswered} calls unanswered. Of {last_clients} logins made just "
+        f"before the kill (the last {latest} ms before it), {last} were lost; of {ended} "
+        f"sessions ended just before it, {back} came back."
     )
 
 

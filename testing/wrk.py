@@ -16,7 +16,7 @@ STATUSES_SCRIPT = Path(__file__).with_name("wrk_statuses.lua")
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 # Answers outside 2xx and 3xx, and socket errors: every one is an error.
 ERRORS = re.compile(r"\b(?:Non-2xx or 3xx responses:|connect|read|write|timeout) (\d+)")
-SOCKET_ERRORS = re.compile(r"\b(?:connect|read|write|timeout) (\d+)")
+SOCKET_ERRORS = re.compile(r"\b(connect|read|write|timeout) (\d+)")
 
 
 def wrk_run(url: str, headers: dict[str, str], *, seconds: float) -> dict:
@@ -37,7 +37,9 @@ def wrk_loading(
     """wrk on url for as long as the context lasts; the dict it yields receives wrk's figures
     then, with the count of answers per status.
     """
-    command = ["wrk", "-t1", f"-c{connections}", "-d1h", "--latency", "-s", str(STATUSES_SCRIPT)]
+    # An answer slower than wrk's default 2 s would be dropped from the latencies as a timeout.
+    command = ["wrk", "-t1", f"-c{connections}", "-d1h", "--timeout", "30s", "--latency"]
+    command += ["-s", str(STATUSES_SCRIPT)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     process = subprocess.Popen(  # noqa: S603 - wrk, against a loopback server of ours
@@ -52,7 +54,9 @@ def wrk_loading(
         figures |= wrk_figures(output)
         statuses = re.search(r"^statuses: (\{.*\})$", output, re.M)
         figures["statuses"] = json.loads(statuses[1]) if statuses else {}
-        figures["socket_errors"] = sum(int(count) for count in SOCKET_ERRORS.findall(output))
+        figures["socket_errors"] = {
+            kind: int(count) for kind, count in SOCKET_ERRORS.findall(output) if int(count)
+        }
 
 
 def wrk_figures(output: str) -> dict:
