@@ -154,9 +154,10 @@ def failover_sentence(profile: dict) -> str:
     times = [rows[way]["answered_again_seconds"] for way in stopped]
     promoted = scenario["sentinel_promoted_seconds"]
     sentence = (
-        f"Sentinel promoted the replica {promoted} s after the primary was killed"
+        f"Every Sentinel named the replica the new primary {promoted} s after the primary was "
+        "killed"
         if promoted is not None
-        else "Sentinel did not promote the replica within the drill's bound"
+        else "The Sentinels did not promote the replica within the drill's bound"
     )
     if stopped:
         known = [time for time in times if time is not None]

@@ -165,7 +165,7 @@ def heading_anchors(markdown: str) -> set[str]:
 
 
 def test_the_cluster_docs_are_what_the_drill_writes_from_its_committed_figures():
-    # After the templates changed: write them again from docs/cluster.json, measuring nothing.
+    # After the templates changed: python manage.py cluster_drill --docs-only
     results = json.loads((ROOT / "docs" / "cluster.json").read_text())
     start = "<!-- cluster: written by manage.py cluster_drill -->\n"
     readme = README.split(start)[1].split("\n<!-- end of cluster -->")[0]

@@ -151,7 +151,7 @@ def test_scaling_out_quotes_the_cluster_drill_it_reads_and_links_it(client, db, 
 
     page = choose_page(client)
 
-    assert "Sentinel promoted its replica in 7.25 s" in page
+    assert "every Sentinel named its replica the new primary after 7.25 s" in page
     assert "docs/cluster.md" in page
 
 

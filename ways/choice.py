@@ -306,8 +306,8 @@ def behind_a_balancer(profile: dict) -> str:
         + (" and ".join(sticky_lost) if sticky_lost else "no client")
         + " log in again. With Redis shared, a killed node lost "
         f"{sum(row['logins_lost'] for row in shared)} of {sum(row['clients'] for row in shared)} "
-        "logins, and when the Redis primary was killed, Sentinel promoted its replica in "
-        f"{failover['sentinel_promoted_seconds']} s"
+        "logins, and when the Redis primary was killed, every Sentinel named its replica the "
+        f"new primary after {failover['sentinel_promoted_seconds']} s"
         + (f"; the ways that need Redis answered 503 for up to {max(waits)} s" if waits else "")
         + f", with {sum(row['server_errors'] for row in failover['ways'].values())} other "
         "server errors."
