@@ -85,7 +85,12 @@ def failover_table(profile: dict) -> str:
 def load_cell(load: dict | None) -> str:
     if load is None:
         return "—"
-    return f"{round(load['requests_per_second'])} req/s, p99 {load['p99_ms']} ms"
+    cell = f"{round(load['requests_per_second'])} req/s, p99 {load['p99_ms']} ms"
+    # The load's credential may be refused (the cache way's, on a node that never saw it).
+    answers = sum(load["statuses"].values())
+    if refused := answers - load["statuses"].get(OK, 0):
+        cell += f", {refused / answers:.0%} not 200"
+    return cell
 
 
 def load_table(profile: dict) -> str:
