@@ -13,7 +13,8 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/11
 PYTEST_ARGS ?=
 
 .PHONY: install install-runtime run migrate compare queries lint format test test-embedded test-services test-newest \
-	security-matrix clean load-check check-secrets bench-scale screenshots
+	security-matrix clean load-check check-secrets bench-scale screenshots \
+	cluster cluster-stop cluster-drill
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -125,3 +126,29 @@ bench-scale: install
 # The playground photographed in Chromium, one panel per way: docs/playground-<way>.png.
 screenshots: install
 	$(BIN)/python scripts/playground_screenshots.py
+
+# A cluster on loopback, in the foreground until Ctrl-C: HAProxy in front of three gunicorn
+# nodes sharing PostgreSQL and Redis (a primary, a replica, three Sentinels), each on ports
+# free at the start. STICKY=1 sticks each client to its node; LOCAL_MEMORY=1 gives each node
+# its own cache instead of Redis. `make cluster-stop` stops one started in the background.
+CLUSTER_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/sessions_cookies_jwt_cluster)
+STICKY ?=
+LOCAL_MEMORY ?=
+cluster: install
+	scripts/cluster_packages.sh
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) $(BIN)/python manage.py ensure_database
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) $(BIN)/python manage.py migrate --no-input
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) $(BIN)/python manage.py ensure_demo_user
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) $(BIN)/python scripts/cluster.py \
+		$(if $(STICKY),--sticky) $(if $(LOCAL_MEMORY),--local-memory)
+
+cluster-stop:
+	$(BIN)/python scripts/cluster.py stop
+
+# The cluster drill, every way in both session policies, on a database of its own beside
+# CLUSTER_DATABASE_URL's (created and dropped): writes docs/cluster.md, docs/cluster.json and
+# the README's table, in a few minutes. Smaller: make cluster-drill DRILL_ARGS="--clients 2".
+DRILL_ARGS ?=
+cluster-drill: install
+	scripts/cluster_packages.sh
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) $(BIN)/python manage.py cluster_drill $(DRILL_ARGS)

@@ -18,6 +18,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
+
+def sentinel_address(address: str) -> tuple[str, int]:
+    """("host", port) of a Sentinel written host:port."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ImproperlyConfigured(f"REDIS_SENTINELS: {address!r} is not host:port.")
+    return host.strip("[]"), int(port)  # an IPv6 address in brackets, as in a URL
+
+
 # The embedded default is a development machine: `make run` must work with no variables.
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -29,6 +38,9 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEVELOPMENT_SECRET_KEY if DE
 SECRET_KEY_FALLBACKS = [key for key in env.list("SECRET_KEY_FALLBACKS", default=[]) if key]
 if not SECRET_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY: it is required when DEBUG is off.")
+
+# The name of this app node behind a load balancer, sent as X-Served-By; unset, no header.
+NODE_NAME = env.str("NODE_NAME", default="")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = [origin for origin in env.list("CSRF_TRUSTED_ORIGINS", default=[]) if origin]
@@ -75,6 +87,8 @@ if DEBUG:
         ]
 
 MIDDLEWARE = [
+    # Names the node that answered, in every answer, when NODE_NAME is set.
+    "ways.middleware.ServedByMiddleware",
     # Outermost, so that every answer gets a policy, those made by the middleware below too.
     "ways.middleware.ContentSecurityPolicyMiddleware",
     # Whatever any middleware or Django answers under /api/ becomes JSON.
@@ -157,6 +171,12 @@ AUTH_PASSWORD_VALIDATORS = [
 # Without REDIS_URL both fall back to this process's local memory, which no other process
 # can see; the landing page, the API listing and the admin say so.
 REDIS_URL = env.str("REDIS_URL", default="")
+# Redis behind Sentinel (django-redis's Sentinel support): REDIS_URL's host is then the name
+# of the primary the Sentinels monitor, e.g. redis://scj-cluster/0, and every new connection
+# asks them where that primary is, so a failover is followed without a restart.
+REDIS_SENTINELS = [address for address in env.list("REDIS_SENTINELS", default=[]) if address]
+if REDIS_SENTINELS and not REDIS_URL:
+    raise ImproperlyConfigured("REDIS_SENTINELS needs REDIS_URL=redis://<primary's name>/<db>.")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="scj")
 if ":" in CACHE_KEY_PREFIX:
     # django-redis finds a key's name again by splitting at the first two colons.
@@ -170,6 +190,13 @@ if REDIS_URL:
         "SOCKET_CONNECT_TIMEOUT": 1,
         "SOCKET_TIMEOUT": 2,
     }
+    if REDIS_SENTINELS:
+        DJANGO_REDIS_CONNECTION_FACTORY = "django_redis.pool.SentinelConnectionFactory"
+        # The primary only: the one LOCATION, without django-redis's SentinelClient, which
+        # reads from the replica. Replication is asynchronous, so the replica could still
+        # hold a session that was just ended on the primary.
+        _redis_options["SENTINELS"] = [sentinel_address(address) for address in REDIS_SENTINELS]
+        _redis_options["SENTINEL_KWARGS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
     CACHES = {
         alias: {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -311,6 +338,8 @@ USE_TZ = True
 # The project's own measurements and security matrix, which /choose/ quotes as evidence;
 # written by `make compare` and `make security-matrix`, committed, read at request time.
 COMPARISON_RESULTS = BASE_DIR / "docs" / "comparison.json"
+# Written by `make cluster-drill`: what each way loses behind a load balancer.
+CLUSTER_RESULTS = BASE_DIR / "docs" / "cluster.json"
 SECURITY_MATRIX = BASE_DIR / "docs" / "security-matrix.md"
 
 STATIC_URL = "static/"

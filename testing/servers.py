@@ -16,6 +16,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,15 +39,39 @@ DEFAULT_PORTS = {"postgres": 5432, "postgresql": 5432, "redis": 6379}
 # --- The server ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Gunicorn:
+    """A gunicorn serving the project: where it answers, and its master process."""
+
+    base_url: str
+    process: subprocess.Popen
+
+    def kill(self) -> None:
+        """Kill the master and its workers at once, as a crashed machine would go."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
 @contextlib.contextmanager
-def gunicorn_serving(
+def gunicorn_serving(env: Mapping[str, str], **serving) -> Iterator[str]:
+    """Serve the project with gunicorn on a free loopback port; yields the base URL.
+
+    See gunicorn_started for the options.
+    """
+    with gunicorn_started(env, **serving) as server:
+        yield server.base_url
+
+
+@contextlib.contextmanager
+def gunicorn_started(
     env: Mapping[str, str],
     *,
     workers: int = 1,
     threads: int = THREADS_PER_WORKER,
     certificate: Path | None = None,
-) -> Iterator[str]:
-    """Serve the project with gunicorn on a free loopback port; yields the base URL.
+) -> Iterator[Gunicorn]:
+    """Serve the project with gunicorn on a free loopback port; yields the server.
 
     The socket is bound here and handed over: no race for the port, and early requests wait
     in the backlog. A certificate (a PEM file with key and certificate) makes it HTTPS.
@@ -79,7 +104,7 @@ def gunicorn_serving(
     listener.close()  # gunicorn holds its own copy
     try:
         wait_until_serving(base_url, process)
-        yield base_url
+        yield Gunicorn(base_url, process)
     except BaseException:
         log.seek(0)
         sys.stderr.write(log.read().decode(errors="replace")[-4000:])

@@ -1,16 +1,22 @@
 """wrk, the one load generator: requests/s, latency percentiles and errors of each way."""
 
 import contextlib
+import json
 import re
+import signal
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from testing.clients import WayHttpClient, ways_served
 
 CONNECTIONS = 16
-UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+# Counts the answers by status, which wrk's own summary does not tell apart.
+STATUSES_SCRIPT = Path(__file__).with_name("wrk_statuses.lua")
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 # Answers outside 2xx and 3xx, and socket errors: every one is an error.
 ERRORS = re.compile(r"\b(?:Non-2xx or 3xx responses:|connect|read|write|timeout) (\d+)")
+SOCKET_ERRORS = re.compile(r"\b(connect|read|write|timeout) (\d+)")
 
 
 def wrk_run(url: str, headers: dict[str, str], *, seconds: float) -> dict:
@@ -21,10 +27,48 @@ def wrk_run(url: str, headers: dict[str, str], *, seconds: float) -> dict:
     output = subprocess.run(  # noqa: S603 - wrk, against a loopback server of ours
         [*command, url], capture_output=True, text=True, check=True, timeout=120
     ).stdout
+    return wrk_figures(output)
+
+
+@contextlib.contextmanager
+def wrk_loading(
+    url: str, headers: dict[str, str], *, connections: int = CONNECTIONS
+) -> Iterator[dict]:
+    """wrk on url for as long as the context lasts; the dict it yields receives wrk's figures
+    then, with the count of answers per status.
+    """
+    # An answer slower than wrk's default 2 s would be dropped from the latencies as a timeout.
+    command = ["wrk", "-t1", f"-c{connections}", "-d1h", "--timeout", "30s", "--latency"]
+    command += ["-s", str(STATUSES_SCRIPT)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    process = subprocess.Popen(  # noqa: S603 - wrk, against a loopback server of ours
+        [*command, url], stdout=subprocess.PIPE, text=True
+    )
+    figures: dict = {}
+    try:
+        yield figures
+    finally:
+        process.send_signal(signal.SIGINT)  # wrk stops and prints what it measured
+        output = process.communicate(timeout=60)[0]
+        figures |= wrk_figures(output)
+        statuses = re.search(r"^statuses: (\{.*\})$", output, re.M)
+        figures["statuses"] = json.loads(statuses[1]) if statuses else {}
+        figures["socket_errors"] = {
+            kind: int(count) for kind, count in SOCKET_ERRORS.findall(output) if int(count)
+        }
+
+
+def wrk_figures(output: str) -> dict:
+    """requests, requests/s, p50 and p99 (ms) and errors, from wrk's summary."""
     latency = {
         percent: round(float(value) * UNITS_MS[unit], 2)
-        for percent, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", output, re.M)
+        for percent, value, unit in re.findall(
+            r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M
+        )
     }
+    if set(latency) != {"50", "99"}:
+        raise RuntimeError(f"wrk printed no latency distribution:\n{output}")
     return {
         "requests": int(re.search(r"(\d+) requests in", output)[1]),
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from benchmarks.cluster_report import cluster_markdown, readme_cluster
 from benchmarks.report import readme_choose
 from ways.choice import anchor
 from ways.middleware import CODES
@@ -161,6 +162,17 @@ def heading_anchors(markdown: str) -> set[str]:
         repeats[text] = repeats.get(text, -1) + 1
         anchors.add(f"{text}-{repeats[text]}" if repeats[text] else text)
     return anchors
+
+
+def test_the_cluster_docs_are_what_the_drill_writes_from_its_committed_figures():
+    # After the templates changed: python manage.py cluster_drill --docs-only
+    results = json.loads((ROOT / "docs" / "cluster.json").read_text())
+    start = "<!-- cluster: written by manage.py cluster_drill -->\n"
+    readme = README.split(start)[1].split("\n<!-- end of cluster -->")[0]
+
+    assert (ROOT / "docs" / "cluster.md").read_text() == cluster_markdown(results)
+    assert readme == readme_cluster(results)
+    assert list(results["profiles"]) == ["stock", "managed"]
 
 
 def test_every_link_of_which_to_choose_leads_to_its_evidence():

@@ -77,3 +77,15 @@ def test_json_errors_carry_the_json_policy_even_with_debug_on(db, settings):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert policy(response)["default-src"] == ["'none'"]
+
+
+def test_every_answer_names_the_node_that_served_it(way, user, settings):
+    settings.NODE_NAME = "node-2"
+    client = WayClient(way)
+    answers = [client.login(), client.resource(), Client().get("/"), Client().get("/api/nowhere/")]
+
+    assert [answer["X-Served-By"] for answer in answers] == ["node-2"] * len(answers)
+
+
+def test_no_node_name_no_header(db):
+    assert "X-Served-By" not in Client().get("/api/ways/")

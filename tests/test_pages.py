@@ -141,6 +141,28 @@ def test_which_to_choose_quotes_the_figures_of_the_comparison_it_reads(
     assert "is missing" not in page
 
 
+def test_scaling_out_quotes_the_cluster_drill_it_reads_and_links_it(client, db, settings, tmp_path):
+    results = json.loads(settings.CLUSTER_RESULTS.read_text())
+    results["profiles"]["stock"]["scenarios"]["redis_primary_killed"][
+        "sentinel_promoted_seconds"
+    ] = 7.25
+    settings.CLUSTER_RESULTS = tmp_path / "cluster.json"
+    settings.CLUSTER_RESULTS.write_text(json.dumps(results))
+
+    page = choose_page(client)
+
+    assert "every Sentinel named its replica the new primary after 7.25 s" in page
+    assert "docs/cluster.md" in page
+
+
+def test_scaling_out_says_what_is_not_measured_without_the_drill(client, db, settings, tmp_path):
+    settings.CLUSTER_RESULTS = tmp_path / "never-drilled.json"
+
+    page = choose_page(client)
+
+    assert "Not measured yet: what each way loses behind a load balancer." in page
+
+
 def test_which_to_choose_says_when_there_are_no_figures(client, db, settings, tmp_path):
     settings.COMPARISON_RESULTS = tmp_path / "never-measured.json"
 

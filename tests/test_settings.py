@@ -18,6 +18,8 @@ PROJECT_VARIABLES = {
     "SECRET_KEY",
     "DATABASE_URL",
     "REDIS_URL",
+    "REDIS_SENTINELS",
+    "NODE_NAME",
     "SESSION_BACKEND",
     "CACHE_KEY_PREFIX",
     "JWT_SIGNING_KEY",
@@ -172,6 +174,41 @@ def test_redis_url_selects_django_redis_storing_json_not_pickle():
             values["CACHES"][alias]["OPTIONS"]["SERIALIZER"]
             == "django_redis.serializers.json.JSONSerializer"
         )
+
+
+def test_redis_sentinels_reach_the_primary_they_name_through_django_redis_sentinel_support():
+    values = loaded(
+        {"REDIS_URL": "redis://scj-cluster/2", "REDIS_SENTINELS": "127.0.0.1:26379,[::1]:26380"},
+        "CACHES",
+        "DJANGO_REDIS_CONNECTION_FACTORY",
+    )
+
+    assert (
+        values["DJANGO_REDIS_CONNECTION_FACTORY"] == "django_redis.pool.SentinelConnectionFactory"
+    )
+    for alias in ("default", "sessions"):
+        cache = values["CACHES"][alias]
+        # One LOCATION, the primary: sessions are never read from an asynchronous replica.
+        assert cache["LOCATION"] == "redis://scj-cluster/2"
+        assert cache["OPTIONS"]["CLIENT_CLASS"] == "django_redis.client.DefaultClient"
+        assert cache["OPTIONS"]["SENTINELS"] == [["127.0.0.1", 26379], ["::1", 26380]]
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"REDIS_SENTINELS": "127.0.0.1:26379"}, "REDIS_SENTINELS needs REDIS_URL"),
+        (
+            {"REDIS_URL": "redis://scj-cluster/0", "REDIS_SENTINELS": "127.0.0.1"},
+            "REDIS_SENTINELS: '127.0.0.1' is not host:port.",
+        ),
+    ],
+)
+def test_redis_sentinels_misconfigured_is_a_clear_error(variables, message):
+    result = settings_under(variables, "CACHES")
+
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_cache_key_prefix_with_a_colon_is_a_clear_error():

@@ -56,6 +56,14 @@ def comparison_read() -> dict | None:
         return None
 
 
+def cluster_read() -> dict | None:
+    """The last `make cluster-drill` run's figures, or None where it was never run."""
+    try:
+        return json.loads(Path(settings.CLUSTER_RESULTS).read_text())
+    except FileNotFoundError:
+        return None
+
+
 def security_matrix_read() -> str | None:
     try:
         return Path(settings.SECURITY_MATRIX).read_text()
@@ -103,8 +111,8 @@ def matrix_cells(matrix: str) -> dict[tuple[str, str], Cell]:
 class Figures:
     """The figures of one compare run, by way, worded as the answers quote them."""
 
-    def __init__(self, results: dict):
-        self.results = results
+    def __init__(self, results: dict, cluster: dict | None = None):
+        self.results, self.cluster = results, cluster
         self.ways = {way["way"]: way for way in results["ways"]}
         self.survival = results["survival"]
 
@@ -258,14 +266,51 @@ def no_shared_store(figures: Figures) -> str:
 
 def scale_out(figures: Figures) -> str:
     second, lost = figures.survived("second_server")
-    # The cluster drill (issue 14: HAProxy in front of several nodes, a node killed, a Redis
-    # failover) will add what each way loses there; until then only this is measured.
-    return (
+    sentence = (
         "A second server sharing the database and Redis accepted the credentials of "
-        f"{names(second, of=figures.ways)}"
-        + (f", not of {names(lost)}" if lost else "")
-        + ". Not measured yet: what each way loses behind a real load balancer when a node or "
-        "Redis fails."
+        f"{names(second, of=figures.ways)}" + (f", not of {names(lost)}" if lost else "") + "."
+    )
+    if figures.cluster is None:
+        return sentence + " Not measured yet: what each way loses behind a load balancer."
+    return f"{sentence} {behind_a_balancer(figures.cluster['profiles'][STOCK])}"
+
+
+def behind_a_balancer(profile: dict) -> str:
+    """What `make cluster-drill` counted, in the stock profile, in three sentences."""
+    scenarios = profile["scenarios"]
+    local = scenarios["round_robin_local_memory"]["ways"]
+    broke = [
+        way for way, row in local.items() if row["logged_in_on_every_node_clients"] < row["clients"]
+    ]
+    sticky = scenarios["sticky_node_killed"]["ways"]
+    sticky_lost = [
+        f"{row['logins_lost']} of {row['clients']} clients of `{way}`"
+        for way, row in sticky.items()
+        if row["logins_lost"]
+    ]
+    shared = scenarios["shared_redis_node_killed"]["ways"].values()
+    failover = scenarios["redis_primary_killed"]
+    waits = [
+        row["answered_again_seconds"]
+        for row in failover["ways"].values()
+        if row["answered_again_seconds"]
+    ]
+    return (
+        "Behind HAProxy, with each node's own local-memory cache, "
+        + (
+            f"{names(broke)} lost its clients from node to node"
+            if broke
+            else "no way lost a client"
+        )
+        + "; with sticky sessions, a killed node made "
+        + (" and ".join(sticky_lost) if sticky_lost else "no client")
+        + " log in again. With Redis shared, a killed node lost "
+        f"{sum(row['logins_lost'] for row in shared)} of {sum(row['clients'] for row in shared)} "
+        "logins, and when the Redis primary was killed, every Sentinel named its replica the "
+        f"new primary after {failover['sentinel_promoted_seconds']} s"
+        + (f"; the ways that need Redis answered 503 for up to {max(waits)} s" if waits else "")
+        + f", with {sum(row['server_errors'] for row in failover['ways'].values())} other "
+        "server errors."
     )
 
 
@@ -273,6 +318,7 @@ COST = f"{COMPARISON}#cost-per-resource-request"
 MANAGED_COST = f"{COMPARISON}#stock-and-managed-per-way"
 GROWTH = f"{COMPARISON}#how-the-credential-grows-with-session-data"
 REVOCATION = f"{COMPARISON}#what-a-logged-in-credential-survives-and-how-long-a-revoked-one-lives"
+CLUSTER = "docs/cluster.md"
 
 # Each situation: what to use, why (how the ways work), what the figures show, and the cells
 # of the security matrix that are its evidence, as (requirement, profile, ways).
@@ -384,7 +430,7 @@ SITUATIONS = (
         "cells": (
             ("Outage: Redis", STOCK, ("cookie", "db", "cache", "cached-db", "jwt", "jwt-cookie")),
         ),
-        "documents": (REVOCATION,),
+        "documents": (CLUSTER, REVOCATION),
     },
 )
 
@@ -393,6 +439,7 @@ DOCUMENT_TITLES = {
     MANAGED_COST: "the managed profile's cost beside stock's",
     REVOCATION: "what a credential survives, and how long a revoked copy lives",
     GROWTH: "how the credential grows with session data",
+    CLUSTER: "what each way loses behind a load balancer, when a node or Redis dies",
 }
 
 
@@ -416,7 +463,7 @@ def document_link(target: str) -> Link:
 
 def choice_answers(results: dict | None, matrix: str | None) -> list[Answer]:
     """The decision table; without results, the answers quote no figures."""
-    figures = Figures(results) if results else None
+    figures = Figures(results, cluster_read()) if results else None
     cells = matrix_cells(matrix) if matrix else {}
     answers = []
     for situation in SITUATIONS:

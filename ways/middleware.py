@@ -159,3 +159,22 @@ def has_body(response: HttpResponse) -> bool:
     """A response whose status allows a body: not 1xx, 204 or 304."""
     status = response.status_code
     return status >= 200 and status not in {HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED}
+
+
+class ServedByMiddleware:
+    """Names the app node that answered (X-Served-By: NODE_NAME), when NODE_NAME is set.
+
+    Behind a load balancer it shows which of several nodes served each request; the cluster
+    drill counts, by it, the nodes a client's requests landed on.
+    """
+
+    header = "X-Served-By"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.NODE_NAME:
+            response.headers[self.header] = settings.NODE_NAME
+        return response
