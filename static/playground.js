@@ -56,7 +56,8 @@ async function call(panel, method, path, body, { bearer } = {}) {
   } catch {
     json = null;
   }
-  return { status: response.status, body: json };
+  // Behind the cluster's balancer (make cluster), the node that answered: watch them change.
+  return { status: response.status, body: json, node: response.headers.get("X-Served-By") };
 }
 
 function log(panel, label, answer) {
@@ -69,6 +70,7 @@ function log(panel, label, answer) {
     { class: answer.status < 300 ? "ok" : "refused" },
     el("strong", {}, `${label} → ${answer.status}`),
     summary ? ` ${summary}` : "",
+    answer.node ? el("span", { class: "node" }, ` (served by ${answer.node})`) : "",
   );
   entry.dataset.status = String(answer.status);
   if (body.code) entry.dataset.code = body.code;

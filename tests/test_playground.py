@@ -27,6 +27,8 @@ from helpers import ways
 # no longer fits: 507) are logged by Chromium as console errors of their own; they are not
 # errors of the page's scripts, which are what is checked.
 NETWORK_ANSWER = "Failed to load resource: the server responded with a status of"
+# The server's X-Served-By, which the page shows beside each answer.
+NODE_NAME = "node-under-test"
 WATCH = """
 window.__problems = [];
 document.addEventListener("securitypolicyviolation", (event) => {
@@ -46,7 +48,8 @@ def site() -> Iterator[Callable[[str], str]]:
             if policy not in started:
                 started[policy] = stack.enter_context(
                     demo_serving(
-                        {**env, "SESSION_POLICY": policy},
+                        # A node's name, as each node of make cluster has one.
+                        {**env, "SESSION_POLICY": policy, "NODE_NAME": NODE_NAME},
                         label=f"playground-{policy}",
                         workers=serving_workers(env),
                         threads=4,
@@ -308,6 +311,15 @@ def test_the_plain_cookie_way_lets_the_visitor_become_another_user(playground):
     assert f"As {OTHER_USERNAME}" in forged["text"]
     assert playground.evaluate("document.cookie").count(f"user_id={other_id}") == 1
     assert playground.problems() == []
+
+
+def test_every_answer_names_the_node_that_served_it(playground):
+    panel = log_in(playground, "db")
+    press(panel, "resource")
+
+    entries = panel.locator(".answers li").all_inner_texts()
+    assert len(entries) == 2
+    assert all(entry.endswith(f"(served by {NODE_NAME})") for entry in entries)
 
 
 def test_a_plain_cookie_copied_before_logout_still_works(playground):
