@@ -2,16 +2,14 @@
 ways.views')."""
 
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 
 from accounts.services import credentials_check, password_change
 from jwt_demo.services import token_login, token_logout, token_password_changed, token_refresh
 from jwt_demo.transports import TRANSPORTS
 from login_sessions.selectors import current_login_session_id
 from playground.services import cart_of_user
-from playground.views import PlaygroundOnly
+from playground.views import PlaygroundCart
 from ways.refusals import CredentialRefused
-from ways.serializers import CartItemSerializer
 from ways.views import WayView
 
 
@@ -91,17 +89,11 @@ CART_KEPT = (
 )
 
 
-class CartView(PlaygroundOnly, TokenWayView):
+class CartView(PlaygroundCart, TokenWayView):
     permission_classes = [IsAuthenticated]
 
-    def get(self, request):
-        return self.cart_response(item=None)
+    def cart_items(self, *, item: str | None) -> list[str]:
+        return cart_of_user(user=self.request.user, item=item)
 
-    def post(self, request):
-        serializer = CartItemSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self.cart_response(item=serializer.validated_data["item"])
-
-    def cart_response(self, *, item: str | None) -> Response:
-        items = cart_of_user(user=self.request.user, item=item)
-        return Response(self.cart_body(items, kept=CART_KEPT))
+    def cart_kept(self) -> str:
+        return CART_KEPT

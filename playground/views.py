@@ -4,14 +4,12 @@ A teaching aid of the landing page, not part of the API: left out of /api/ways/ 
 OpenAPI schema, and served only where PLAYGROUND is on (by default, with DEBUG).
 """
 
-from django.conf import settings
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from playground.selectors import credential_inspected
 from playground.services import credential_copy_keep, credential_copy_replay
-from ways.serializers import ReplaySerializer
-from ways.views import WayView
+from ways.serializers import CartItemSerializer, ReplaySerializer
+from ways.views import OnlyWhereSettingIsOn, WayView
 
 PLAYGROUND_OFF = (
     "The playground is off (PLAYGROUND, by default on with DEBUG only): its copies of "
@@ -19,15 +17,33 @@ PLAYGROUND_OFF = (
 )
 
 
-class PlaygroundOnly:
+class PlaygroundOnly(OnlyWhereSettingIsOn):
     """Mixed into a way's view: served only where PLAYGROUND is on, and not in the schema."""
 
-    schema = None  # not part of the API: see the module's docstring
+    setting = "PLAYGROUND"
+    off_detail = PLAYGROUND_OFF
+    off_code = "playground_off"
 
-    def initial(self, request, *args, **kwargs):
-        if not settings.PLAYGROUND and request.method in self.allowed_methods:
-            raise NotFound(PLAYGROUND_OFF, code="playground_off")
-        super().initial(request, *args, **kwargs)
+
+class PlaygroundCart(PlaygroundOnly):
+    """GET the cart, POST {item} to add to it: the way's view says where it keeps it."""
+
+    def cart_items(self, *, item: str | None) -> list[str]:
+        raise NotImplementedError("a way's cart view says where its cart is kept")
+
+    def cart_kept(self) -> str:
+        raise NotImplementedError("a way's cart view says where its cart is kept")
+
+    def get(self, request):
+        return self.cart_response(item=None)
+
+    def post(self, request):
+        serializer = CartItemSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self.cart_response(item=serializer.validated_data["item"])
+
+    def cart_response(self, *, item: str | None) -> Response:
+        return Response(self.cart_body(self.cart_items(item=item), kept=self.cart_kept()))
 
 
 class PlaygroundView(PlaygroundOnly, WayView):

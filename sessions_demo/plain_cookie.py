@@ -10,14 +10,13 @@ API: left out of /api/ways/ and of the OpenAPI schema, as the playground is.
 from django.conf import settings
 from django.urls import path
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from accounts.models import User
 from accounts.services import credentials_check
 from ways.refusals import CredentialRefused, cookie_challenge
 from ways.registry import Way, plain_cookie_name
-from ways.views import ResourceView, WayView
+from ways.views import OnlyWhereSettingIsOn, ResourceView, WayView
 
 PLAIN_COOKIE_OFF = (
     "The plain-cookie way is off (PLAIN_COOKIE_WAY, on with DEBUG only): a cookie that anyone "
@@ -53,15 +52,12 @@ class PlainCookieAuthentication(BaseAuthentication):
         return cookie_challenge(self.cookie_name)
 
 
-class PlainCookieOnly:
+class PlainCookieOnly(OnlyWhereSettingIsOn):
     """Mixed into the way's views: served only where PLAIN_COOKIE_WAY is on, not in the schema."""
 
-    schema = None
-
-    def initial(self, request, *args, **kwargs):
-        if not settings.PLAIN_COOKIE_WAY and request.method in self.allowed_methods:
-            raise NotFound(PLAIN_COOKIE_OFF, code="plain_cookie_off")
-        super().initial(request, *args, **kwargs)
+    setting = "PLAIN_COOKIE_WAY"
+    off_detail = PLAIN_COOKIE_OFF
+    off_code = "plain_cookie_off"
 
 
 class LoginView(PlainCookieOnly, WayView):

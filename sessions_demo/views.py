@@ -6,9 +6,8 @@ from rest_framework.response import Response
 
 from accounts.services import credentials_check, password_change
 from playground.services import cart_of_session
-from playground.views import PlaygroundOnly
+from playground.views import PlaygroundCart
 from sessions_demo.services import session_login, session_logout, session_password_changed
-from ways.serializers import CartItemSerializer
 from ways.views import WayView
 
 
@@ -50,18 +49,12 @@ class PasswordView(WayView):
         return Response(self.password_changed_body(request.user))
 
 
-class CartView(PlaygroundOnly, WayView):
+class CartView(PlaygroundCart, WayView):
     def perform_authentication(self, request):
         """A cart needs no login: it lives in the way's session, anonymous or not."""
 
-    def get(self, request):
-        return self.cart_response(item=None)
+    def cart_items(self, *, item: str | None) -> list[str]:
+        return cart_of_session(request=self.request._request, item=item)
 
-    def post(self, request):
-        serializer = CartItemSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self.cart_response(item=serializer.validated_data["item"])
-
-    def cart_response(self, *, item: str | None) -> Response:
-        items = cart_of_session(request=self.request._request, item=item)
-        return Response(self.cart_body(items, kept=f"In the session: {self.way.describe_state()}"))
+    def cart_kept(self) -> str:
+        return f"In the session: {self.way.describe_state()}"

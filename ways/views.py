@@ -8,6 +8,7 @@ from django.utils.decorators import method_decorator
 from django.views.generic import TemplateView
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +22,25 @@ from ways.schema import WayListSerializer, WaySchema
 
 # What Django's add_never_cache_headers sends.
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+class OnlyWhereSettingIsOn:
+    """Mixed into a way's view: served only where a setting is on, and not in the schema.
+
+    A teaching aid, not part of the API: elsewhere every method the view takes answers 404
+    JSON with a code and a sentence saying which setting turns it on (and one it does not
+    take still answers 405, as on every view).
+    """
+
+    schema = None
+    setting: str = ""
+    off_detail: str = ""
+    off_code: str = ""
+
+    def initial(self, request, *args, **kwargs):
+        if not getattr(settings, self.setting) and request.method in self.allowed_methods:
+            raise NotFound(self.off_detail, code=self.off_code)
+        super().initial(request, *args, **kwargs)
 
 
 class WayView(APIView):
