@@ -24,6 +24,7 @@ from jwt_demo.tokens import LOGIN_SESSION_CLAIM
 from jwt_demo.transports import TRANSPORTS
 from login_sessions.models import LoginSession
 from sessions_demo.selectors import session_key_hint
+from sessions_demo.services import LOGIN_SESSION_KEY
 from ways.registry import SESSION_ROWS, SESSIONS_CACHE, TOKEN_ROWS, Way
 
 HINT = 8
@@ -124,23 +125,23 @@ def what_the_browser_sent(request: HttpRequest, way: Way) -> list[dict]:
                 "parts": credential_parts(way, value) if value else None,
             }
         )
-    if way.transport == "header":
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme == "Bearer" and token:
-            sent.append(
-                {
-                    "name": "Authorization: Bearer",
-                    "received": True,
-                    "bytes": len(token),
-                    "parts": jwt_parts(token),
-                }
-            )
+    token = TRANSPORTS[way.transport].access_token(request) if way.transport == "header" else None
+    if token:
+        sent.append(
+            {
+                "name": "Authorization: Bearer",
+                "received": True,
+                "bytes": len(token),
+                "parts": jwt_parts(token),
+            }
+        )
     return sent
 
 
 def what_the_server_keeps(request: HttpRequest, way: Way) -> list[dict]:
     """What the server stores for this request's credential, store by store, read live."""
     kept = []
+    claims = access_token_claims(request, way)
     session_key = request.COOKIES.get(way.session_cookie_name or "")
     if SESSION_ROWS in way.stores and session_key:
         row = Session.objects.filter(pk=session_key).first()
@@ -159,8 +160,8 @@ def what_the_server_keeps(request: HttpRequest, way: Way) -> list[dict]:
     if SESSIONS_CACHE in way.stores and session_key:
         kept.append(cache_entry(way, session_key))
     if TOKEN_ROWS in way.stores:
-        kept += refresh_token_rows(request)
-    if login_session := login_session_kept(request, way):
+        kept += refresh_token_rows(claims)
+    if login_session := login_session_kept(request, way, claims):
         kept.append(login_session)
     return kept
 
@@ -177,10 +178,10 @@ def cache_entry(way: Way, session_key: str) -> dict:
     return entry
 
 
-def refresh_token_rows(request: HttpRequest) -> list[dict]:
+def refresh_token_rows(claims: dict) -> list[dict]:
     """The refresh tokens the server recorded for the access token's user: jti, expiry, and
     whether a logout, a rotation or an admin blacklisted it. The access token is in no row."""
-    user_id = access_token_claims(request).get(api_settings.USER_ID_CLAIM)
+    user_id = claims.get(api_settings.USER_ID_CLAIM)
     if user_id is None:
         return []
     tokens = OutstandingToken.objects.filter(user_id=user_id).order_by("-created_at")[:3]
@@ -198,30 +199,21 @@ def refresh_token_rows(request: HttpRequest) -> list[dict]:
     ]
 
 
-def access_token_claims(request: HttpRequest) -> dict:
-    """The claims of the access token the request carries, unverified: only for display."""
-    for sent in what_the_browser_sent_tokens(request):
-        payload = jwt_parts(sent).get("payload")
-        if isinstance(payload, dict):
-            return payload
-    return {}
+def access_token_claims(request: HttpRequest, way: Way) -> dict:
+    """The claims of the way's access token the request carries, unverified: for display."""
+    if way.kind != "token":
+        return {}
+    token = TRANSPORTS[way.transport].access_token(request)
+    payload = jwt_parts(token).get("payload") if token else None
+    return payload if isinstance(payload, dict) else {}
 
 
-def what_the_browser_sent_tokens(request: HttpRequest) -> list[str]:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    tokens = [token] if scheme == "Bearer" and token else []
-    if cookie := request.COOKIES.get(settings.JWT_ACCESS_COOKIE_NAME):
-        tokens.append(cookie)
-    return tokens
-
-
-def login_session_kept(request: HttpRequest, way: Way) -> dict | None:
+def login_session_kept(request: HttpRequest, way: Way, claims: dict) -> dict | None:
     """The managed profile's record of the login, if the credential names one."""
-    login_session_id = (
-        access_token_claims(request).get(LOGIN_SESSION_CLAIM)
-        if way.kind == "token"
-        else request.session.get("sid")
-    )
+    if way.kind == "token":
+        login_session_id = claims.get(LOGIN_SESSION_CLAIM)
+    else:
+        login_session_id = request.session.get(LOGIN_SESSION_KEY)
     if not isinstance(login_session_id, str):
         return None
     login_session = LoginSession.objects.filter(pk=login_session_id).first()
